@@ -1,0 +1,67 @@
+"""GET /health: database, cache and broker checks. 503 only when the database is down."""
+
+import logging
+import uuid
+
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+import promptconfig
+from promptconfig.celery import app as celery_app
+
+logger = logging.getLogger("promptconfig.health")
+
+OK, ERROR, NOT_CONFIGURED = "ok", "error", "not_configured"
+
+
+def check_database() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return OK
+    except Exception as exc:  # any failure to reach the database is "down"
+        logger.warning("health: database check failed: %s", exc)
+        connection.close_if_unusable_or_obsolete()
+        return ERROR
+
+
+def check_cache() -> str:
+    # The Redis cache ignores its own errors, so a round trip is the only honest check.
+    probe_key, probe_value = f"health:{uuid.uuid4().hex}", "1"
+    try:
+        cache.set(probe_key, probe_value, timeout=5)
+        found = cache.get(probe_key)
+        cache.delete(probe_key)
+    except Exception as exc:
+        logger.warning("health: cache check failed: %s", exc)
+        return ERROR
+    return OK if found == probe_value else ERROR
+
+
+def check_broker() -> str:
+    if celery_app.conf.task_always_eager:
+        return NOT_CONFIGURED
+    try:
+        with celery_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=celery_app.conf.broker_connection_timeout)
+        return OK
+    except Exception as exc:
+        logger.warning("health: broker check failed: %s", exc)
+        return ERROR
+
+
+@never_cache
+@require_GET
+def health(request: HttpRequest) -> JsonResponse:
+    checks = {"database": check_database(), "cache": check_cache(), "broker": check_broker()}
+    if checks["database"] == ERROR:
+        status = "error"
+    elif ERROR in checks.values():
+        status = "degraded"
+    else:
+        status = "ok"
+    body = {"status": status, "checks": checks, "version": promptconfig.__version__}
+    return JsonResponse(body, status=503 if status == "error" else 200)

@@ -1,0 +1,29 @@
+"""Every custom Prometheus metric of the contract, registered once, here.
+
+Under gunicorn the exporter runs in prometheus_client's multiprocess mode (PROMETHEUS_MULTIPROC_DIR,
+set by docker/gunicorn.conf.py), so each worker's samples are summed at scrape time.
+"""
+
+from prometheus_client import Counter, Histogram
+
+prompt_generation_duration_seconds = Histogram(
+    "prompt_generation_duration_seconds",
+    "Time to resolve, render and log one prompt generation.",
+    ["template_id"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+prompts_generated_total = Counter("prompts_generated_total", "Prompts generated.", ["template_id"])
+cache_hits_total = Counter("cache_hits_total", "Cache hits by cache type.", ["cache_type"])
+cache_misses_total = Counter("cache_misses_total", "Cache misses by cache type.", ["cache_type"])
+ab_test_participants_total = Counter(
+    "ab_test_participants_total", "Users assigned to an A/B test variant.", ["test_id", "variant"]
+)
+prompter_probe_attempts_total = Counter(
+    "prompter_probe_attempts_total", "Provider model-version probes attempted.", ["provider", "model"]
+)
+prompter_probe_failures_total = Counter(
+    "prompter_probe_failures_total", "Provider model-version probes that failed.", ["provider", "model"]
+)
+prompter_ensure_version_seconds = Histogram(
+    "prompter_ensure_version_seconds", "Time to ensure a provider model version.", ["provider"]
+)

@@ -1,0 +1,65 @@
+import logging
+import re
+import uuid
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from promptconfig.common.exceptions import is_api_path, json_error_response
+from promptconfig.common.logging import request_id_var
+
+logger = logging.getLogger("promptconfig.errors")
+_CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class RequestIdMiddleware:
+    """Take a sane X-Request-ID from the caller or make one; log lines and the response carry it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-ID", "")
+        request.request_id = incoming if _CLIENT_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id_var.set(request.request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            request_id_var.reset(token)
+        response["X-Request-ID"] = request.request_id
+        return response
+
+
+class ApiGuardMiddleware:
+    """Refuse, before any view runs, API requests whose size or query string cannot be served."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if is_api_path(request):
+            refusal = self._refusal(request)
+            if refusal is not None:
+                return refusal
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        """A non-DRF view under /api/ that fails still answers in the contract's shape."""
+        if not is_api_path(request):
+            return None
+        logger.error("unhandled error on %s", request.path, exc_info=exception)
+        return json_error_response(500, "server_error", "An internal error occurred.")
+
+    @staticmethod
+    def _refusal(request: HttpRequest) -> HttpResponse | None:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return json_error_response(400, "validation_error", "Content-Length is not a number.")
+        if length > settings.MAX_REQUEST_BYTES:
+            return json_error_response(
+                413, "payload_too_large", f"The request body exceeds {settings.MAX_REQUEST_BYTES} bytes."
+            )
+        if "\x00" in request.path or "%00" in request.META.get("QUERY_STRING", ""):
+            return json_error_response(400, "validation_error", "The URL may not contain NUL characters.")
+        return None

@@ -1,0 +1,41 @@
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from promptconfig.workspaces.models import ApiKey
+from promptconfig.workspaces.services import api_key_create, api_key_revoke, workspace_get_or_create
+
+DEMO_WORKSPACE = "demo"
+DEMO_KEY_NAME = "seed_demo"
+DEMO_ADMIN = "demo-admin"
+
+
+class Command(BaseCommand):
+    help = "Idempotently create the demo workspace and data; print an admin API key and an admin login."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--base-url", default="http://127.0.0.1:8000", help="where the service listens")
+
+    @transaction.atomic
+    def handle(self, *args, base_url: str, **options):
+        workspace = workspace_get_or_create(slug=DEMO_WORKSPACE, name="Demo workspace")
+        # One live demo key at a time: re-running replaces it instead of piling keys up.
+        for stale in ApiKey.objects.filter(workspace=workspace, name=DEMO_KEY_NAME, revoked_at__isnull=True):
+            api_key_revoke(api_key=stale)
+        _, plaintext = api_key_create(workspace=workspace, name=DEMO_KEY_NAME, scope=ApiKey.Scope.ADMIN)
+        password = self._reset_demo_admin()
+        self.stdout.write(f"Demo workspace: {workspace.slug}")
+        self.stdout.write(f"Admin:          {base_url}/admin/  (login {DEMO_ADMIN} / {password})")
+        self.stdout.write(f"API docs:       {base_url}/api/docs/")
+        self.stdout.write(f"API key (admin scope), shown once:\n{plaintext}")
+
+    @staticmethod
+    def _reset_demo_admin() -> str:
+        password = secrets.token_urlsafe(12)
+        user, _ = get_user_model().objects.get_or_create(username=DEMO_ADMIN)
+        user.is_staff = user.is_superuser = True
+        user.set_password(password)
+        user.save()
+        return password

@@ -1,0 +1,24 @@
+"""The base every API viewset builds on: the caller's workspace and actor, nothing else visible."""
+
+from rest_framework import viewsets
+
+from promptconfig.workspaces.models import Workspace
+
+
+class WorkspaceScopedMixin:
+    """Gives views `self.workspace` and `self.actor` from the authenticated API key.
+
+    Querysets must be built from `self.workspace`: another workspace's objects are 404.
+    """
+
+    @property
+    def workspace(self) -> Workspace:
+        return self.request.user.workspace
+
+    @property
+    def actor(self) -> str:
+        return self.request.user.actor
+
+
+class WorkspaceScopedViewSet(WorkspaceScopedMixin, viewsets.GenericViewSet):
+    pass
