@@ -49,6 +49,7 @@ MIDDLEWARE = [
     "promptconfig.common.middleware.RequestIdMiddleware",
     "promptconfig.common.middleware.ApiGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -171,12 +172,18 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "promptconfig.common.schema.strip_trailing_slashes",
+    ],
 }
 # Request bodies above this size are refused with 413 payload_too_large.
 MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 # JSON nested deeper than this is refused with 400 validation_error.
 MAX_JSON_DEPTH = env_int("MAX_JSON_DEPTH", 32)
+# Admin messages (which carry a new API key once) stay server-side, never in a cookie.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 # If set, GET /metrics requires "Authorization: Bearer <token>".
 METRICS_TOKEN = env_str("METRICS_TOKEN")
 
@@ -193,6 +200,8 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = env_str("STATIC_ROOT", str(BASE_DIR / "var" / "static"))
+# Static files are served by whitenoise from STATIC_ROOT (collectstatic), or from the apps with DEBUG on.
+WHITENOISE_USE_FINDERS = DEBUG
 
 # --- Logging: one JSON object a line, with the request id -----------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
@@ -209,5 +218,6 @@ LOGGING = {
         "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         # 4xx responses are answers, not incidents; 5xx are still logged by our handler.
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        "httpx": {"level": "WARNING"},
     },
 }

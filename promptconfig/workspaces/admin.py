@@ -54,6 +54,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected API keys", permissions=["change"])
     def revoke(self, request, queryset) -> None:
-        for api_key in queryset:
+        active = list(queryset.filter(revoked_at__isnull=True))
+        for api_key in active:
             api_key_revoke(api_key=api_key)
-        self.message_user(request, f"Revoked {queryset.count()} key(s).")
+        self.message_user(request, f"Revoked {len(active)} key(s).")

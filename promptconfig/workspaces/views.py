@@ -12,6 +12,7 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceS
     """API keys of the caller's workspace (admin scope). DELETE revokes; the row stays for audit."""
 
     required_scope = "admin"
+    lookup_value_regex = r"\d+"
     serializer_class = ApiKeySerializer
 
     def get_queryset(self):

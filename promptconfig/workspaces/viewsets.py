@@ -12,12 +12,13 @@ class WorkspaceScopedMixin:
     """
 
     @property
-    def workspace(self) -> Workspace:
-        return self.request.user.workspace
+    def workspace(self) -> Workspace | None:
+        # None only while the schema is generated without a caller; HasScope guarantees one otherwise.
+        return getattr(self.request.user, "workspace", None)
 
     @property
     def actor(self) -> str:
-        return self.request.user.actor
+        return getattr(self.request.user, "actor", "")
 
 
 class WorkspaceScopedViewSet(WorkspaceScopedMixin, viewsets.GenericViewSet):

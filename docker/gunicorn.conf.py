@@ -1,0 +1,38 @@
+"""gunicorn settings for the web service (Docker, the tests and tests/perf use this same file).
+
+Prometheus metrics are collected in prometheus_client's multiprocess mode: every worker writes its
+samples to PROMETHEUS_MULTIPROC_DIR and /metrics sums them, whichever worker answers the scrape.
+"""
+
+import os
+import shutil
+import tempfile
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 20
+keepalive = 5
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
+max_requests_jitter = max_requests // 10
+accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
+errorlog = "-"
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+wsgi_app = "promptconfig.wsgi:application"
+
+# Must be in the environment before any worker imports prometheus_client.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="promptconfig-prometheus-"))
+
+
+def on_starting(server):
+    """Samples of a previous run would be summed with this one's: start from an empty folder."""
+    directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    shutil.rmtree(directory, ignore_errors=True)
+    os.makedirs(directory, exist_ok=True)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

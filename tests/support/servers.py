@@ -1,0 +1,75 @@
+"""Run the real service under gunicorn in a subprocess, against the test database."""
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def database_url_for_tests(host: str | None = None, port: int | None = None) -> str:
+    """A DATABASE_URL for the database this test run uses (PostgreSQL), optionally via a proxy."""
+    db = connection.settings_dict
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{host or db['HOST'] or '127.0.0.1'}:{port or db['PORT'] or 5432}/{db['NAME']}"
+
+
+@contextlib.contextmanager
+def gunicorn_server(env: dict[str, str], workers: int = 2, log_path: Path | None = None) -> Iterator[str]:
+    """Start gunicorn with docker/gunicorn.conf.py; yield its base URL once it answers HTTP."""
+    port = free_port()
+    full_env = {
+        **os.environ,
+        "SECRET_KEY": "test-secret-key",
+        "DEBUG": "0",
+        **env,
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": str(workers),
+    }
+    log = open(log_path or os.devnull, "wb")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "docker/gunicorn.conf.py"],
+        cwd=ROOT,
+        env=full_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_serving(base_url, process)
+        yield base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def _wait_until_serving(base_url: str, process: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with code {process.returncode}")
+        try:
+            httpx.get(f"{base_url}/health", timeout=5)
+            return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise RuntimeError(f"gunicorn did not answer at {base_url} within {timeout}s")

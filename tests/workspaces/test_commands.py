@@ -1,0 +1,59 @@
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+from rest_framework.test import APIClient
+
+from promptconfig.workspaces.models import ApiKey, Workspace
+
+
+def run(*args) -> list[str]:
+    out = StringIO()
+    call_command(*args, stdout=out, stderr=StringIO())
+    return out.getvalue().strip().splitlines()
+
+
+def client_for(plaintext: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {plaintext}")
+    return client
+
+
+def test_create_api_key_creates_the_workspace_and_prints_the_key_last(db):
+    lines = run("create_api_key", "--workspace", "acme", "--scope", "admin", "--name", "deploy")
+    plaintext = lines[-1]
+    key = ApiKey.objects.get(name="deploy")
+    assert key.workspace.slug == "acme" and key.scope == "admin"
+    assert client_for(plaintext).get("/api/v1/api-keys").status_code == 200
+
+
+def test_create_api_key_reuses_an_existing_workspace(db):
+    run("create_api_key", "--workspace", "acme", "--scope", "read")
+    run("create_api_key", "--workspace", "acme", "--scope", "write")
+    assert Workspace.objects.filter(slug="acme").count() == 1
+    assert ApiKey.objects.filter(workspace__slug="acme").count() == 2
+
+
+@pytest.mark.parametrize("args", [["--workspace", "Bad Slug!", "--scope", "read"]])
+def test_create_api_key_refuses_bad_input(db, args):
+    with pytest.raises(CommandError):
+        run("create_api_key", *args)
+
+
+def test_create_api_key_refuses_an_unknown_scope(db):
+    with pytest.raises(CommandError):
+        run("create_api_key", "--workspace", "acme", "--scope", "root")
+
+
+def test_seed_demo_is_idempotent_and_prints_a_working_admin_key(db):
+    first = run("seed_demo")
+    second = run("seed_demo")
+    assert Workspace.objects.filter(slug="demo").count() == 1
+    assert ApiKey.objects.filter(workspace__slug="demo", revoked_at__isnull=True).count() == 1
+    assert client_for(second[-1]).get("/api/v1/api-keys").status_code == 200
+    assert client_for(first[-1]).get("/api/v1/api-keys").status_code == 401
+    login = next(line for line in second if "login" in line)
+    username, password = login.split("login ")[1].rstrip(")").split(" / ")
+    user = get_user_model().objects.get(username=username)
+    assert user.is_superuser and user.check_password(password)
