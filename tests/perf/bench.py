@@ -72,6 +72,8 @@ def main() -> int:
             server_env = {**env, "PROMETHEUS_MULTIPROC_DIR": os.path.join(tmp, "prometheus")}
             with gunicorn_server(server_env, workers=args.workers, log_path=log_path) as base_url:
                 results = [measure(base_url, api_key, scenario, args, Path(tmp)) for scenario in SCENARIOS]
+        except KeyboardInterrupt:
+            raise
         except BaseException:
             if log_path.exists():
                 print("--- gunicorn log (last 40 lines) ---", *log_path.read_text().splitlines()[-40:], sep="\n")
@@ -192,4 +194,7 @@ def print_table(results: list[dict], args) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit("interrupted")

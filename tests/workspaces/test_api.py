@@ -36,9 +36,7 @@ def test_a_revoked_key_is_401(make_client):
     assert code_of(response) == "authentication_failed"
 
 
-@pytest.mark.parametrize(
-    ("scope", "allowed"), [("read", False), ("write", False), ("admin", True)]
-)
+@pytest.mark.parametrize(("scope", "allowed"), [("read", False), ("write", False), ("admin", True)])
 def test_key_management_needs_the_admin_scope(make_client, workspace, scope, allowed):
     client = make_client(workspace, scope)
     listing = client.get(KEYS)

@@ -1,0 +1,91 @@
+"""Settings come from the environment; malformed or unsafe configurations refuse to start."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from promptconfig.common.env import env_bool, env_int, env_list
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def settings_in_subprocess(**env: str) -> subprocess.CompletedProcess:
+    clean = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "SECRET_KEY", "DEBUG"}
+    }
+    script = (
+        "import django; from django.conf import settings; django.setup(); "
+        "print(settings.DATABASES['default']['ENGINE'], settings.CACHES['default']['BACKEND'], "
+        "settings.CELERY_TASK_ALWAYS_EAGER, settings.DEBUG)"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "promptconfig.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_no_environment_is_the_embedded_default():
+    result = settings_in_subprocess()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "django_prometheus.db.backends.sqlite3",
+        "django_prometheus.cache.backends.locmem.LocMemCache",
+        "True",
+        "True",
+    ]
+
+
+def test_service_urls_switch_on_postgres_redis_and_a_real_broker():
+    result = settings_in_subprocess(
+        DATABASE_URL="postgres://u@db:5432/x",
+        REDIS_URL="redis://r:6379/0",
+        CELERY_BROKER_URL="redis://r:6379/1",
+        SECRET_KEY="k",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "django_prometheus.db.backends.postgresql",
+        "django_prometheus.cache.backends.redis.RedisCache",
+        "False",
+        "False",
+    ]
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = settings_in_subprocess(DATABASE_URL="postgres://u@db:5432/x")
+    assert result.returncode != 0
+    assert "SECRET_KEY is required" in result.stderr
+
+
+def test_a_malformed_value_refuses_to_start():
+    result = settings_in_subprocess(MAX_REQUEST_BYTES="lots")
+    assert result.returncode != 0
+    assert "MAX_REQUEST_BYTES must be an integer" in result.stderr
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("1", True), ("true", True), ("off", False), ("0", False)])
+def test_env_bool_reads_the_usual_spellings(monkeypatch, raw, expected):
+    monkeypatch.setenv("FLAG", raw)
+    assert env_bool("FLAG") is expected
+
+
+def test_env_helpers_reject_garbage(monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    monkeypatch.setenv("FLAG", "maybe")
+    monkeypatch.setenv("NUMBER", "1.5")
+    with pytest.raises(ImproperlyConfigured):
+        env_bool("FLAG")
+    with pytest.raises(ImproperlyConfigured):
+        env_int("NUMBER", 0)
+    monkeypatch.setenv("HOSTS", "a.example, b.example,")
+    assert env_list("HOSTS", []) == ["a.example", "b.example"]

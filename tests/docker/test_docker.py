@@ -1,0 +1,74 @@
+"""No Docker engine runs here: check the files that describe the deployment instead."""
+
+import importlib.util
+import runpy
+import shlex
+from pathlib import Path
+
+import yaml
+
+from promptconfig.celery import app as celery_app
+
+DOCKER = Path(__file__).resolve().parents[2] / "docker"
+
+
+def compose() -> dict:
+    return yaml.safe_load((DOCKER / "compose.yaml").read_text())
+
+
+def command_of(service: dict) -> str:
+    command = service["command"]
+    return command if isinstance(command, str) else shlex.join(command)
+
+
+def test_compose_runs_every_service_of_the_deployment():
+    services = compose()["services"]
+    assert set(services) == {"web", "worker", "beat", "postgres", "redis", "prometheus"}
+    assert "gunicorn -c docker/gunicorn.conf.py" in command_of(services["web"])
+    assert "migrate" in command_of(services["web"])
+    assert command_of(services["worker"]).startswith("celery -A promptconfig worker")
+    assert command_of(services["beat"]).startswith("celery -A promptconfig beat")
+    for name in ("web", "worker", "beat"):
+        environment = services[name]["environment"]
+        assert (
+            environment["DATABASE_URL"].startswith("postgres://") and "@postgres:5432/" in environment["DATABASE_URL"]
+        )
+        assert environment["REDIS_URL"].startswith("redis://redis:6379")
+        assert environment["CELERY_BROKER_URL"].startswith("redis://redis:6379")
+        assert services[name]["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
+def test_prometheus_scrapes_the_web_service():
+    prometheus = compose()["services"]["prometheus"]
+    assert any(volume.startswith("./prometheus.yml:") for volume in prometheus["volumes"])
+    config = yaml.safe_load((DOCKER / "prometheus.yml").read_text())
+    job = next(job for job in config["scrape_configs"] if job["job_name"] == "promptconfig")
+    assert job["metrics_path"] == "/metrics"
+    assert job["static_configs"][0]["targets"] == ["web:8000"]
+
+
+def test_the_image_is_slim_python_311_running_gunicorn_as_a_non_root_user():
+    lines = [line.strip() for line in (DOCKER / "Dockerfile").read_text().splitlines()]
+    assert lines[[line.startswith("FROM") for line in lines].index(True)].startswith("FROM python:3.11-slim")
+    user = next(line for line in lines if line.startswith("USER "))
+    assert user.split()[1] not in {"root", "0"}
+    assert lines.index(user) > max(i for i, line in enumerate(lines) if line.startswith("RUN "))
+    assert (
+        next(line for line in lines if line.startswith("CMD [")) == 'CMD ["gunicorn", "-c", "docker/gunicorn.conf.py"]'
+    )
+
+
+def test_the_gunicorn_config_serves_the_project_and_sums_metrics_over_workers():
+    config = runpy.run_path(str(DOCKER / "gunicorn.conf.py"))
+    module, _, attribute = config["wsgi_app"].partition(":")
+    assert importlib.util.find_spec(module) is not None and attribute == "application"
+    assert callable(config["child_exit"]) and callable(config["on_starting"])
+
+
+def test_the_celery_app_is_configured_for_safe_redelivery():
+    conf = celery_app.conf
+    assert conf.task_serializer == "json" and conf.accept_content == ["json"]
+    assert conf.task_acks_late and conf.task_reject_on_worker_lost
+    assert 0 < conf.task_soft_time_limit < conf.task_time_limit
+    assert conf.broker_transport_options["visibility_timeout"] > conf.task_time_limit
+    assert isinstance(conf.beat_schedule, dict)
