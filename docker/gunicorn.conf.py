@@ -20,6 +20,9 @@ accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 wsgi_app = "promptconfig.wsgi:application"
+# gunicorn's control socket is one path per user: several servers on a host (tests, benchmarks)
+# would fight over it, and nothing here uses gunicornc.
+control_socket_disable = True
 
 # Must be in the environment before any worker imports prometheus_client.
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="promptconfig-prometheus-"))

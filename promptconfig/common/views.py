@@ -4,7 +4,8 @@ import hmac
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.views import defaults
+from django.views import csrf, defaults
+from django.views.decorators.csrf import csrf_exempt
 from django_prometheus.exports import ExportToDjangoView
 
 from promptconfig.common.exceptions import is_api_path, json_error_response
@@ -18,6 +19,7 @@ def metrics(request: HttpRequest) -> HttpResponse:
     return ExportToDjangoView(request)
 
 
+@csrf_exempt
 def api_not_found(request: HttpRequest) -> HttpResponse:
     return json_error_response(404, "not_found", "Not found.")
 
@@ -44,3 +46,9 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
     if is_api_path(request):
         return json_error_response(403, "permission_denied", "Permission denied.")
     return defaults.permission_denied(request, exception)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    if is_api_path(request):
+        return json_error_response(403, "permission_denied", "CSRF verification failed.")
+    return csrf.csrf_failure(request, reason)

@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from promptconfig.workspaces.models import ApiKey, Organization, Workspace
-from promptconfig.workspaces.services import api_key_create, api_key_revoke
+from promptconfig.workspaces.services import api_key_create, api_key_revoke, api_key_update
 
 
 @admin.register(Organization)
@@ -35,7 +35,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj: ApiKey, form, change: bool) -> None:
         if change:
-            super().save_model(request, obj, form, change)
+            api_key_update(api_key=obj, name=obj.name, scope=obj.scope)
             return
         created, plaintext = api_key_create(workspace=obj.workspace, name=obj.name, scope=obj.scope)
         obj.pk, obj.prefix, obj.created_at = created.pk, created.prefix, created.created_at

@@ -2,21 +2,34 @@
 
 import hashlib
 import secrets
-from datetime import timedelta
+import time
 
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
 from promptconfig.workspaces.models import ApiKey, Organization, Workspace
 
 KEY_PREFIX = "pc_"
-# Recording every use would put a write on every request; once a minute is precise enough.
-LAST_USED_RESOLUTION = timedelta(minutes=1)
+API_KEY_CACHE_TIMEOUT = 60
+# Recording every use would put a write on every request; once a minute per process is enough.
+LAST_USED_RESOLUTION_SECONDS = 60
+_last_marked: dict[str, float] = {}
 SCOPE_RANK = {ApiKey.Scope.READ: 1, ApiKey.Scope.WRITE: 2, ApiKey.Scope.ADMIN: 3}
 
 
 def hash_api_key(plaintext: str) -> str:
     return hashlib.sha256(plaintext.encode()).hexdigest()
+
+
+def api_key_cache_key(hashed_key: str) -> str:
+    return f"apikey:{hashed_key}"
+
+
+def _forget_cached(api_key: ApiKey) -> None:
+    # Now, and again after commit: a request reading the old row before the commit may re-cache it.
+    cache.delete(api_key_cache_key(api_key.hashed_key))
+    transaction.on_commit(lambda: cache.delete(api_key_cache_key(api_key.hashed_key)))
 
 
 def scope_allows(granted: str, required: str) -> bool:
@@ -48,16 +61,24 @@ def api_key_create(*, workspace: Workspace, name: str, scope: str) -> tuple[ApiK
     return api_key, plaintext
 
 
+def api_key_update(*, api_key: ApiKey, name: str, scope: str) -> ApiKey:
+    api_key.name, api_key.scope = name, scope
+    api_key.save(update_fields=["name", "scope"])
+    _forget_cached(api_key)
+    return api_key
+
+
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+        _forget_cached(api_key)
     return api_key
 
 
 def api_key_mark_used(*, api_key: ApiKey) -> None:
-    now = timezone.now()
-    if api_key.last_used_at and now - api_key.last_used_at < LAST_USED_RESOLUTION:
+    now = time.monotonic()
+    if now - _last_marked.get(api_key.hashed_key, float("-inf")) < LAST_USED_RESOLUTION_SECONDS:
         return
-    ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
-    api_key.last_used_at = now
+    _last_marked[api_key.hashed_key] = now
+    ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=timezone.now())

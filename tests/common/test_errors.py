@@ -28,6 +28,15 @@ def test_unknown_api_path_is_a_json_404(api_client):
     assert error_of(response)["code"] == "not_found"
 
 
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
+def test_unknown_api_path_is_a_json_404_for_every_method(db, method):
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).generic(method, "/api/v1/no-such-thing", "{}", "application/json")
+    assert response.status_code == 404
+    assert error_of(response)["code"] == "not_found"
+
+
 def test_unknown_object_is_a_json_404(api_client):
     response = api_client.get(f"{KEYS}/999999")
     assert response.status_code == 404

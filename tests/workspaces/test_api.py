@@ -81,14 +81,25 @@ def test_another_workspaces_keys_are_invisible(make_client):
     assert theirs.api_key.is_active
 
 
-def test_use_is_recorded_at_most_once_a_minute(make_client, django_assert_num_queries):
+def test_the_key_lookup_is_cached_and_use_is_recorded_at_most_once_a_minute(
+    make_client, django_assert_num_queries
+):
     client = make_client(scope="admin")
-    client.get(KEYS)
+    with django_assert_num_queries(4):  # key lookup, last_used_at update, count, page
+        client.get(KEYS)
     client.api_key.refresh_from_db()
     first_use = client.api_key.last_used_at
     assert first_use is not None
-    # auth lookup, count, page: no UPDATE while the last use is recent
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(2):  # count, page: the key comes from the cache, no write
         client.get(KEYS)
     client.api_key.refresh_from_db()
     assert client.api_key.last_used_at == first_use
+
+
+def test_changing_a_keys_scope_takes_effect_at_once(make_client):
+    from promptconfig.workspaces.services import api_key_update
+
+    client = make_client(scope="admin")
+    assert client.get(KEYS).status_code == 200
+    api_key_update(api_key=client.api_key, name="demoted", scope="read")
+    assert client.get(KEYS).status_code == 403
