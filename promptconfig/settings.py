@@ -185,6 +185,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 MAX_JSON_DEPTH = env_int("MAX_JSON_DEPTH", 32)
 # Admin messages (which carry a new API key once) stay server-side, never in a cookie.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+# Template rendering limits (author templates are untrusted code).
+RENDER_TIME_BUDGET_MS = env_int("RENDER_TIME_BUDGET_MS", 250)
+RENDER_MAX_OUTPUT_BYTES = env_int("RENDER_MAX_OUTPUT_BYTES", 256 * 1024)
+TEMPLATE_MAX_SOURCE_BYTES = env_int("TEMPLATE_MAX_SOURCE_BYTES", 64 * 1024)
 # If set, GET /metrics requires "Authorization: Bearer <token>".
 METRICS_TOKEN = env_str("METRICS_TOKEN")
 

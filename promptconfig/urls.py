@@ -6,6 +6,7 @@ from promptconfig.common import health, views
 
 api_v1 = [
     path("", include("promptconfig.workspaces.urls")),
+    path("", include("templates_app.urls")),
 ]
 
 urlpatterns = [

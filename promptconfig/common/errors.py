@@ -28,6 +28,14 @@ class Conflict(ApiError):
     status_code, code, default_message = 409, "conflict", "The request conflicts with the current state."
 
 
+class TemplateNotPublished(ApiError):
+    status_code, code, default_message = 409, "template_not_published", "The template is not published."
+
+
+class Gone(ApiError):
+    status_code, code, default_message = 410, "gone", "The template is archived."
+
+
 class PayloadTooLarge(ApiError):
     status_code, code, default_message = 413, "payload_too_large", "The request body is too large."
 

@@ -10,6 +10,7 @@ from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
 from promptconfig.common.errors import ApiError
+from promptconfig_client.engine import RenderError
 
 logger = logging.getLogger("promptconfig.errors")
 
@@ -46,6 +47,8 @@ def _validation_message(details: dict[str, Any]) -> str:
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     if isinstance(exc, ApiError):
         return Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
+    if isinstance(exc, RenderError):  # the engine's template_error, missing_variables, invalid_variables
+        return Response(error_body(exc.code, exc.message, exc.details), status=422)
     if isinstance(exc, Http404):
         exc = drf.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

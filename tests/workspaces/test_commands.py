@@ -57,3 +57,18 @@ def test_seed_demo_is_idempotent_and_prints_a_working_admin_key(db):
     username, password = login.split("login ")[1].rstrip(")").split(" / ")
     user = get_user_model().objects.get(username=username)
     assert user.is_superuser and user.check_password(password)
+
+
+def test_seed_demo_creates_the_seed_templates_once(db):
+    from templates_app.models import PromptTemplate
+
+    run("seed_demo")
+    run("seed_demo")
+    templates = PromptTemplate.objects.filter(workspace__slug="demo")
+    keys = set(templates.values_list("key", "language"))
+    assert {("content_gen_visual", "en"), ("content_gen_textual", "en"), ("content_gen_visual", "de")} <= keys
+    assert templates.count() == len(keys)
+    assert len(set(templates.values_list("category", flat=True))) >= 3
+    node = templates.filter(node_name="generating_content").values_list("key", flat=True).distinct()
+    assert set(node) == {"content_gen_visual"}
+    assert all(template.served_version.number == 1 for template in templates)

@@ -1,0 +1,32 @@
+import django_filters
+from django.db.models import QuerySet
+
+from templates_app.models import PromptTemplate
+from templates_app.selectors import template_search
+
+
+class TemplateFilter(django_filters.FilterSet):
+    """List filters of the contract; also applied to the `filters` of POST /templates/search."""
+
+    category = django_filters.CharFilter()
+    language = django_filters.CharFilter()
+    status = django_filters.ChoiceFilter(choices=PromptTemplate.Status.choices)
+    is_active = django_filters.BooleanFilter()
+    node_name = django_filters.CharFilter()
+    tags = django_filters.CharFilter(method="filter_tags", help_text="Comma list; every tag must match.")
+    search = django_filters.CharFilter(method="filter_search", help_text="Full text over name, description, body.")
+    ordering = django_filters.OrderingFilter(
+        fields=["priority", "name", "key", "updated_at", "created_at", "usage_count", "average_rating"]
+    )
+
+    class Meta:
+        model = PromptTemplate
+        fields = ["category", "language", "status", "is_active", "node_name"]
+
+    def filter_tags(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        for tag in {tag.strip() for tag in value.split(",") if tag.strip()}:
+            queryset = queryset.filter(tags__name=tag)
+        return queryset.distinct()
+
+    def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return template_search(queryset, value)

@@ -1,0 +1,46 @@
+"""The server's use of promptconfig_client's engine: one engine, workspace-scoped includes."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
+
+from promptconfig_client.engine import Engine, Limits
+from templates_app.models import PromptTemplate, TemplateVersion
+
+ENGINE = Engine(
+    Limits(
+        time_budget_ms=settings.RENDER_TIME_BUDGET_MS,
+        max_output_bytes=settings.RENDER_MAX_OUTPUT_BYTES,
+        max_source_bytes=settings.TEMPLATE_MAX_SOURCE_BYTES,
+    )
+)
+
+
+def include_loader(*, workspace_id: int, language: str, overrides: Mapping[str, str] | None = None):
+    """`load(key)` for the engine: the served body of another template of the same workspace and language.
+
+    `overrides` stands in for bodies not saved yet (a template being saved includes itself through a cycle).
+    """
+    from templates_app.selectors import template_variants
+
+    def load(key: str) -> str | None:
+        if overrides and key in overrides:
+            return overrides[key]
+        variant = template_variants(workspace_id=workspace_id, key=key).get(language)
+        return variant.served_version.body if variant and variant.served_version else None
+
+    return load
+
+
+def includes_for(*, template: PromptTemplate, body: str) -> dict[str, str]:
+    load = include_loader(workspace_id=template.workspace_id, language=template.language)
+    return ENGINE.resolve_includes(body, load)
+
+
+def version_render(*, version: TemplateVersion, variables: Mapping[str, Any]) -> str:
+    """Render one version with these variables; engine errors (RenderError) go to the caller."""
+    includes = includes_for(template=version.template, body=version.body) if version.includes else None
+    return ENGINE.render(
+        version.body, variables, includes=includes, schema=version.variable_schema, cache_key=("version", version.pk)
+    )

@@ -1,0 +1,134 @@
+"""Reads of templates, versions and their history."""
+
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from promptconfig.common.errors import NotFound
+from promptconfig.workspaces.models import Workspace
+from templates_app.models import PromptTemplate, TemplateEvent, TemplateLabel, TemplateRelationship, TemplateVersion
+
+VARIANTS_CACHE_TIMEOUT = 3600
+
+
+def template_queryset() -> QuerySet[PromptTemplate]:
+    """Live templates with everything their representation reads, fetched once."""
+    return (
+        PromptTemplate.objects.filter(deleted_at__isnull=True)
+        .select_related("served_version")
+        .prefetch_related("tags", Prefetch("labels", queryset=TemplateLabel.objects.select_related("version")))
+    )
+
+
+def template_list(*, workspace: Workspace) -> QuerySet[PromptTemplate]:
+    return template_queryset().filter(workspace=workspace)
+
+
+def variants_cache_key(workspace_id: int, key: str) -> str:
+    return f"templates:{workspace_id}:{key}"
+
+
+def template_variants(*, workspace_id: int, key: str) -> dict[str, PromptTemplate]:
+    """Every live language variant of a key, {language: template}, through the cache.
+
+    One cache entry per key holds all its languages, so language fallback costs one lookup, and a
+    key that does not exist is cached too (as {}); every change to the key drops the entry.
+    """
+    cache_key = variants_cache_key(workspace_id, key)
+    variants = cache.get(cache_key)
+    if variants is None:
+        variants = {
+            template.language: template for template in template_queryset().filter(workspace_id=workspace_id, key=key)
+        }
+        cache.set(cache_key, variants, VARIANTS_CACHE_TIMEOUT)
+    return variants
+
+
+def language_candidates(requested: str | None, default: str) -> list[str]:
+    """`de-AT` -> [`de-AT`, `de`, default]: the order in which a language falls back."""
+    candidates = []
+    if requested:
+        candidates += [requested, requested.split("-")[0]]
+    candidates.append(default)
+    return list(dict.fromkeys(candidates))
+
+
+def template_resolve(*, workspace: Workspace, key: str, language: str | None = None) -> PromptTemplate:
+    """The template a reader of `key` in `language` gets, falling back as language_candidates says."""
+    variants = template_variants(workspace_id=workspace.pk, key=key)
+    for candidate in language_candidates(language, workspace.default_language):
+        if candidate in variants:
+            return variants[candidate]
+    raise NotFound(f"No template '{key}'" + (f" in language '{language}'." if language else "."))
+
+
+def template_for_write(*, workspace: Workspace, key: str, language: str | None = None) -> PromptTemplate:
+    """The exact variant a write applies to (no fallback), locked for the transaction."""
+    template = (
+        PromptTemplate.objects.select_for_update(of=("self",))
+        .filter(workspace=workspace, key=key, language=language or workspace.default_language, deleted_at__isnull=True)
+        .select_related("served_version", "workspace")
+        .first()
+    )
+    if template is None:
+        raise NotFound(f"No template '{key}'" + (f" in language '{language}'." if language else "."))
+    return template
+
+
+def version_list(*, template: PromptTemplate) -> QuerySet[TemplateVersion]:
+    return (
+        TemplateVersion.objects.filter(template=template)
+        .prefetch_related("labels", Prefetch("events", queryset=TemplateEvent.objects.order_by("created_at", "id")))
+        .order_by("number")
+    )
+
+
+def version_get(*, template: PromptTemplate, number: int) -> TemplateVersion:
+    version = version_list(template=template).filter(number=number).first()
+    if version is None:
+        raise NotFound(f"Template '{template.key}' has no version {number}.")
+    return version
+
+
+def event_list(*, template: PromptTemplate) -> QuerySet[TemplateEvent]:
+    return TemplateEvent.objects.filter(template=template).select_related("version").order_by("created_at", "id")
+
+
+def relationship_lists(*, template: PromptTemplate) -> dict[str, QuerySet[TemplateRelationship]]:
+    live = Q(target__deleted_at__isnull=True, source__deleted_at__isnull=True)
+    related = TemplateRelationship.objects.filter(live).select_related("source", "target")
+    return {"outgoing": related.filter(source=template), "incoming": related.filter(target=template)}
+
+
+def template_search(queryset: QuerySet[PromptTemplate], query: str) -> QuerySet[PromptTemplate]:
+    """Full text over name, description and served body: PostgreSQL FTS (GIN index), else a word match."""
+    query = query.strip()
+    if not query:
+        return queryset
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import SearchQuery, SearchRank
+
+        search = SearchQuery(query, config="english", search_type="websearch")
+        return (
+            queryset.filter(search_vector=search)
+            .annotate(rank=SearchRank("search_vector", search))
+            .order_by("-rank", "key")
+        )
+    for word in query.split():
+        queryset = queryset.filter(
+            Q(name__icontains=word) | Q(description__icontains=word) | Q(served_version__body__icontains=word)
+        )
+    return queryset
+
+
+def template_facets(queryset: QuerySet[PromptTemplate]) -> dict[str, dict[str, int]]:
+    """Counts per category, language, status and tag over a filtered set of templates."""
+    ids = queryset.order_by().values("pk")
+    base = PromptTemplate.objects.filter(pk__in=ids)
+    facets = {}
+    for field in ("category", "language", "status"):
+        rows = base.values(field).annotate(n=Count("pk")).order_by(field)
+        facets[field] = {row[field]: row["n"] for row in rows}
+    tag_rows = base.filter(tags__isnull=False).values("tags__name").annotate(n=Count("pk")).order_by("tags__name")
+    facets["tags"] = {row["tags__name"]: row["n"] for row in tag_rows}
+    return facets

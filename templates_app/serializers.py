@@ -1,0 +1,228 @@
+from rest_framework import serializers
+
+from promptconfig.workspaces.models import SLUG_VALIDATOR
+from templates_app.models import PromptTemplate, TemplateEvent, TemplateRelationship, TemplateVersion
+
+LANGUAGE_FIELD = {"max_length": 16, "regex": r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"}
+
+
+class ModelConfigField(serializers.JSONField):
+    """`{"provider", "model", "params"}` or null."""
+
+    def to_internal_value(self, data):
+        data = super().to_internal_value(data)
+        if data is None:
+            return None
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("Must be an object with provider, model and params, or null.")
+        unknown = set(data) - {"provider", "model", "params"}
+        if unknown:
+            raise serializers.ValidationError(f"Unknown keys: {', '.join(sorted(unknown))}.")
+        for name in ("provider", "model"):
+            if not isinstance(data.get(name), str) or not data[name].strip():
+                raise serializers.ValidationError(f"'{name}' must be a non-empty string.")
+        params = data.get("params", {})
+        if not isinstance(params, dict):
+            raise serializers.ValidationError("'params' must be an object.")
+        return {"provider": data["provider"], "model": data["model"], "params": params}
+
+
+class ObjectField(serializers.JSONField):
+    def to_internal_value(self, data):
+        data = super().to_internal_value(data)
+        if data is not None and not isinstance(data, dict):
+            raise serializers.ValidationError("Must be a JSON object.")
+        return data
+
+
+def _labels_of(template: PromptTemplate) -> dict[str, int]:
+    labels = {label.name: label.version.number for label in template.labels.all()}
+    labels["latest"] = template.latest_version_number
+    return labels
+
+
+class TemplateSerializer(serializers.ModelSerializer):
+    """The contract's template representation (read side)."""
+
+    id = serializers.CharField(source="key", read_only=True)
+    template = serializers.CharField(source="served_version.body", read_only=True)
+    variables = serializers.ListField(source="served_version.all_variables", read_only=True)
+    variable_schema = serializers.JSONField(source="served_version.variable_schema", read_only=True)
+    model_config = serializers.JSONField(source="served_version.model_config", read_only=True)
+    version = serializers.IntegerField(source="served_version.number", read_only=True)
+    latest_version = serializers.IntegerField(source="latest_version_number", read_only=True)
+    labels = serializers.SerializerMethodField()
+    tags = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PromptTemplate
+        fields = [
+            "id",
+            "key",
+            "name",
+            "category",
+            "description",
+            "language",
+            "template",
+            "variables",
+            "variable_schema",
+            "metadata",
+            "tags",
+            "priority",
+            "model_config",
+            "node_name",
+            "status",
+            "is_active",
+            "version",
+            "latest_version",
+            "labels",
+            "usage_count",
+            "success_rate",
+            "average_rating",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_labels(self, template: PromptTemplate) -> dict[str, int]:
+        return _labels_of(template)
+
+    def get_tags(self, template: PromptTemplate) -> list[str]:
+        return sorted(tag.name for tag in template.tags.all())
+
+
+class TemplateWriteSerializer(serializers.Serializer):
+    """What a create (POST) or update (PUT/PATCH) may send."""
+
+    key = serializers.CharField(max_length=100, required=False, validators=[SLUG_VALIDATOR])
+    name = serializers.CharField(max_length=200)
+    language = serializers.RegexField(required=False, **LANGUAGE_FIELD)
+    template = serializers.CharField(trim_whitespace=False, allow_blank=True)
+    variables = serializers.ListField(
+        child=serializers.RegexField(r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=100), required=False, max_length=200
+    )
+    variable_schema = ObjectField(required=False, allow_null=True)
+    model_config = ModelConfigField(required=False, allow_null=True)
+    category = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    description = serializers.CharField(required=False, allow_blank=True)
+    metadata = ObjectField(required=False)
+    tags = serializers.ListField(child=serializers.RegexField(r"^[^,\s][^,]{0,63}$"), required=False, max_length=50)
+    priority = serializers.IntegerField(required=False, min_value=-1_000_000, max_value=1_000_000)
+    node_name = serializers.RegexField(r"^[A-Za-z0-9_.:-]{0,100}$", required=False, allow_blank=True)
+    status = serializers.ChoiceField(choices=PromptTemplate.Status.choices, required=False)
+    is_active = serializers.BooleanField(required=False)
+    change_note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    publish = serializers.BooleanField(required=False, default=True)
+
+    def validate(self, attrs):
+        if self.instance is not None:
+            for field in ("key", "language", "status"):
+                if field in attrs:
+                    hint = " (use PUT /lifecycle)" if field == "status" else ""
+                    raise serializers.ValidationError({field: [f"Cannot be changed by an update{hint}."]})
+        else:
+            attrs.pop("publish", None)
+            if attrs.get("status") == PromptTemplate.Status.ARCHIVED:
+                raise serializers.ValidationError({"status": ["A template cannot be created archived."]})
+        if attrs.get("metadata") is None:
+            attrs.pop("metadata", None)
+        return attrs
+
+
+class VersionSerializer(serializers.ModelSerializer):
+    template = serializers.CharField(source="body", read_only=True)
+    variables = serializers.ListField(source="all_variables", read_only=True)
+    declared_variables = serializers.ListField(source="variables", read_only=True)
+    labels = serializers.SerializerMethodField()
+    history = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TemplateVersion
+        fields = [
+            "number",
+            "template",
+            "variables",
+            "declared_variables",
+            "variable_schema",
+            "model_config",
+            "metadata",
+            "includes",
+            "change_note",
+            "created_by",
+            "created_at",
+            "first_published_at",
+            "labels",
+            "history",
+        ]
+        read_only_fields = fields
+
+    def get_labels(self, version: TemplateVersion) -> list[str]:
+        names = [label.name for label in version.labels.all()]
+        if version.number == version.template.latest_version_number:
+            names.append("latest")
+        return sorted(names)
+
+    def get_history(self, version: TemplateVersion) -> list[dict]:
+        return EventSerializer(version.events.all(), many=True).data
+
+
+class EventSerializer(serializers.ModelSerializer):
+    event = serializers.CharField(source="kind")
+    version = serializers.IntegerField(source="version.number", allow_null=True, default=None)
+
+    class Meta:
+        model = TemplateEvent
+        fields = ["event", "version", "actor", "data", "created_at"]
+
+
+class CompareQuerySerializer(serializers.Serializer):
+    vars()["from"] = serializers.IntegerField(min_value=1)  # `from` is a Python keyword
+    to = serializers.IntegerField(min_value=1)
+
+
+class LabelSerializer(serializers.Serializer):
+    version = serializers.IntegerField(min_value=1)
+
+
+class LifecycleSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=PromptTemplate.Status.choices)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class ForkSerializer(serializers.Serializer):
+    new_key = serializers.CharField(max_length=100, validators=[SLUG_VALIDATOR])
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    status = serializers.ChoiceField(
+        choices=[PromptTemplate.Status.DRAFT, PromptTemplate.Status.PUBLISHED],
+        required=False,
+        default=PromptTemplate.Status.DRAFT,
+    )
+
+
+class RelationshipCreateSerializer(serializers.Serializer):
+    target = serializers.CharField(max_length=100, validators=[SLUG_VALIDATOR])
+    kind = serializers.ChoiceField(
+        choices=[
+            choice for choice in TemplateRelationship.Kind.values if choice != TemplateRelationship.Kind.FORKED_FROM
+        ]
+    )
+
+
+class RelationshipSerializer(serializers.ModelSerializer):
+    source = serializers.CharField(source="source.key")
+    target = serializers.CharField(source="target.key")
+
+    class Meta:
+        model = TemplateRelationship
+        fields = ["source", "target", "kind", "created_by", "created_at"]
+
+
+class SearchSerializer(serializers.Serializer):
+    query = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+    filters = ObjectField(required=False, default=dict)
+    facets = serializers.BooleanField(required=False, default=False)
+
+
+class DriftQuerySerializer(serializers.Serializer):
+    baseline = serializers.IntegerField(min_value=1, required=False)

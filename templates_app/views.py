@@ -1,0 +1,239 @@
+from django.db import transaction
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from promptconfig.common.errors import NotFound, ValidationFailed
+from promptconfig.workspaces.viewsets import WorkspaceScopedViewSet
+from templates_app import services
+from templates_app.filters import TemplateFilter
+from templates_app.models import PromptTemplate, TemplateVersion
+from templates_app.review import content_drift, suggestions_for, version_compare
+from templates_app.selectors import (
+    event_list,
+    relationship_lists,
+    template_facets,
+    template_for_write,
+    template_list,
+    template_resolve,
+    version_get,
+    version_list,
+)
+from templates_app.serializers import (
+    CompareQuerySerializer,
+    DriftQuerySerializer,
+    EventSerializer,
+    ForkSerializer,
+    LabelSerializer,
+    LifecycleSerializer,
+    RelationshipCreateSerializer,
+    RelationshipSerializer,
+    SearchSerializer,
+    TemplateSerializer,
+    TemplateWriteSerializer,
+    VersionSerializer,
+)
+
+LANGUAGE_PARAM = OpenApiParameter("language", str, description="Language variant (falls back de-AT -> de -> default)")
+NUMBER = r"(?P<number>[0-9]+)"
+
+
+class TemplateViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
+    """Prompt templates of the caller's workspace, addressed by key (and `?language=`)."""
+
+    serializer_class = TemplateSerializer
+    filterset_class = TemplateFilter
+    lookup_field = "key"
+    lookup_value_regex = r"[a-z0-9][a-z0-9_-]{0,99}"
+
+    def get_queryset(self):
+        return template_list(workspace=self.workspace)
+
+    # --- helpers -------------------------------------------------------------------------------
+    def _language(self) -> str | None:
+        return self.request.query_params.get("language") or None
+
+    def _read(self, key: str) -> PromptTemplate:
+        return template_resolve(workspace=self.workspace, key=key, language=self._language())
+
+    def _for_write(self, key: str) -> PromptTemplate:
+        return template_for_write(workspace=self.workspace, key=key, language=self._language())
+
+    def _fresh(self, template: PromptTemplate) -> dict:
+        return TemplateSerializer(template_list(workspace=self.workspace).get(pk=template.pk)).data
+
+    @staticmethod
+    def _valid(serializer_class, data, **kwargs) -> dict:
+        serializer = serializer_class(data=data, **kwargs)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    # --- CRUD ----------------------------------------------------------------------------------
+    @extend_schema(request=TemplateWriteSerializer, responses={201: TemplateSerializer})
+    def create(self, request):
+        data = self._valid(TemplateWriteSerializer, request.data)
+        template = services.template_create(workspace=self.workspace, actor=self.actor, **data)
+        return Response(self._fresh(template), status=status.HTTP_201_CREATED)
+
+    @extend_schema(parameters=[LANGUAGE_PARAM])
+    def retrieve(self, request, key=None):
+        return Response(TemplateSerializer(self._read(key)).data)
+
+    @extend_schema(request=TemplateWriteSerializer, parameters=[LANGUAGE_PARAM])
+    def update(self, request, key=None):
+        return self._update(request, key, partial=False)
+
+    @extend_schema(request=TemplateWriteSerializer, parameters=[LANGUAGE_PARAM])
+    def partial_update(self, request, key=None):
+        return self._update(request, key, partial=True)
+
+    def _update(self, request, key: str, *, partial: bool) -> Response:
+        with transaction.atomic():
+            template = self._for_write(key)
+            data = self._valid(TemplateWriteSerializer, request.data, instance=template, partial=partial)
+            services.template_update(template, actor=self.actor, **data)
+        return Response(self._fresh(template))
+
+    @extend_schema(parameters=[LANGUAGE_PARAM])
+    def destroy(self, request, key=None):
+        with transaction.atomic():
+            services.template_delete(template=self._for_write(key), actor=self.actor)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    # --- versions and labels -------------------------------------------------------------------
+    @extend_schema(parameters=[LANGUAGE_PARAM], responses=VersionSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def versions(self, request, key=None):
+        page = self.paginate_queryset(version_list(template=self._read(key)))
+        return self.get_paginated_response(VersionSerializer(page, many=True).data)
+
+    @extend_schema(parameters=[LANGUAGE_PARAM], responses=VersionSerializer)
+    @action(detail=True, methods=["get"], url_path=f"versions/{NUMBER}")
+    def version_detail(self, request, key=None, number=None):
+        return Response(VersionSerializer(version_get(template=self._read(key), number=int(number))).data)
+
+    @extend_schema(parameters=[LANGUAGE_PARAM], request=None, responses=TemplateSerializer)
+    @action(detail=True, methods=["post"], url_path=f"versions/{NUMBER}/publish")
+    def publish(self, request, key=None, number=None):
+        return self._move_production(key, int(number), rollback=False)
+
+    @extend_schema(parameters=[LANGUAGE_PARAM], request=None, responses=TemplateSerializer)
+    @action(detail=True, methods=["post"], url_path=f"versions/{NUMBER}/rollback")
+    def rollback(self, request, key=None, number=None):
+        return self._move_production(key, int(number), rollback=True)
+
+    def _move_production(self, key: str, number: int, *, rollback: bool) -> Response:
+        with transaction.atomic():
+            template = self._for_write(key)
+            services.version_publish(template=template, number=number, actor=self.actor, rollback=rollback)
+        return Response(self._fresh(template))
+
+    @extend_schema(
+        parameters=[
+            LANGUAGE_PARAM,
+            OpenApiParameter("from", int, required=True),
+            OpenApiParameter("to", int, required=True),
+        ]
+    )
+    @action(detail=True, methods=["get"], url_path="versions/compare")
+    def compare(self, request, key=None):
+        numbers = self._valid(CompareQuerySerializer, request.query_params)
+        template = self._read(key)
+        older, newer = (version_get(template=template, number=numbers[end]) for end in ("from", "to"))
+        return Response(version_compare(older, newer))
+
+    @extend_schema(parameters=[LANGUAGE_PARAM], request=LabelSerializer, responses=TemplateSerializer)
+    @action(detail=True, methods=["put", "delete"], url_path=r"labels/(?P<label>[a-z0-9][a-z0-9_-]{0,63})")
+    def label(self, request, key=None, label=None):
+        with transaction.atomic():
+            template = self._for_write(key)
+            if request.method == "DELETE":
+                services.label_delete(template=template, name=label, actor=self.actor)
+                return Response(status=status.HTTP_204_NO_CONTENT)
+            number = self._valid(LabelSerializer, request.data)["version"]
+            services.label_set(template=template, name=label, number=number, actor=self.actor)
+        return Response(self._fresh(template))
+
+    @extend_schema(parameters=[LANGUAGE_PARAM], responses=EventSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def history(self, request, key=None):
+        page = self.paginate_queryset(event_list(template=self._read(key)))
+        return self.get_paginated_response(EventSerializer(page, many=True).data)
+
+    # --- lifecycle, fork, relationships --------------------------------------------------------
+    @extend_schema(parameters=[LANGUAGE_PARAM], request=LifecycleSerializer, responses=TemplateSerializer)
+    @action(detail=True, methods=["put"])
+    def lifecycle(self, request, key=None):
+        data = self._valid(LifecycleSerializer, request.data)
+        with transaction.atomic():
+            template = self._for_write(key)
+            services.template_set_lifecycle(template=template, actor=self.actor, **data)
+        return Response(self._fresh(template))
+
+    @extend_schema(parameters=[LANGUAGE_PARAM], request=ForkSerializer, responses={201: TemplateSerializer})
+    @action(detail=True, methods=["post"])
+    def fork(self, request, key=None):
+        data = self._valid(ForkSerializer, request.data)
+        with transaction.atomic():
+            fork = services.template_fork(template=self._for_write(key), actor=self.actor, **data)
+        return Response(self._fresh(fork), status=status.HTTP_201_CREATED)
+
+    @extend_schema(parameters=[LANGUAGE_PARAM], request=RelationshipCreateSerializer)
+    @action(detail=True, methods=["get", "post"])
+    def relationships(self, request, key=None):
+        if request.method == "POST":
+            data = self._valid(RelationshipCreateSerializer, request.data)
+            with transaction.atomic():
+                relationship = services.relationship_add(
+                    template=self._for_write(key), target_key=data["target"], kind=data["kind"], actor=self.actor
+                )
+            return Response(RelationshipSerializer(relationship).data, status=status.HTTP_201_CREATED)
+        lists = relationship_lists(template=self._read(key))
+        return Response({name: RelationshipSerializer(rows, many=True).data for name, rows in lists.items()})
+
+    # --- review ----------------------------------------------------------------------------------
+    @extend_schema(parameters=[LANGUAGE_PARAM, OpenApiParameter("version", int)])
+    @action(detail=True, methods=["get"])
+    def suggestions(self, request, key=None):
+        template = self._read(key)
+        number = request.query_params.get("version")
+        if number is not None and not number.isdigit():
+            raise ValidationFailed("version must be a number.", details={"version": ["A whole number."]})
+        version = version_get(template=template, number=int(number)) if number else template.served_version
+        return Response({"version": version.number, "suggestions": suggestions_for(version)})
+
+    @extend_schema(parameters=[LANGUAGE_PARAM, OpenApiParameter("baseline", int)])
+    @action(detail=True, methods=["get"])
+    def drift(self, request, key=None):
+        template = self._read(key)
+        number = self._valid(DriftQuerySerializer, request.query_params).get("baseline")
+        baseline = version_get(template=template, number=number) if number else self._first_published(template)
+        return Response({"template_id": template.key, "content": content_drift(baseline, template.served_version)})
+
+    @staticmethod
+    def _first_published(template: PromptTemplate) -> TemplateVersion:
+        versions = TemplateVersion.objects.filter(template=template)
+        baseline = versions.filter(first_published_at__isnull=False).order_by("first_published_at", "number").first()
+        return baseline or versions.order_by("number").first()
+
+    # --- search ----------------------------------------------------------------------------------
+    @extend_schema(request=SearchSerializer, responses=TemplateSerializer(many=True))
+    @action(detail=False, methods=["post"])
+    def search(self, request):
+        data = self._valid(SearchSerializer, request.data)
+        filter_data = {
+            name: ",".join(value) if isinstance(value, list) else value for name, value in data["filters"].items()
+        }
+        filterset = TemplateFilter(data={**filter_data, "search": data["query"]}, queryset=self.get_queryset())
+        if not filterset.is_valid():
+            raise ValidationFailed("Invalid filters.", details={"filters": filterset.errors})
+        queryset = filterset.qs
+        page = self.paginate_queryset(queryset)
+        response = self.get_paginated_response(TemplateSerializer(page, many=True).data)
+        if data["facets"]:
+            response.data["facets"] = template_facets(queryset)
+        return response
+
+    def get_object(self):  # the default lookup is not used: reads go through template_resolve
+        raise NotFound()

@@ -1,0 +1,459 @@
+"""The Templates section of the API contract, endpoint by endpoint."""
+
+import pytest
+
+from templates_app.models import PromptTemplate, TemplateEvent, TemplateVersion
+
+T = "/api/v1/templates"
+VISUAL = (
+    "You are an expert educational content creator specializing in visual learning. Create engaging content "
+    "about {{ topic }} for {{ difficulty }} level students with a {{ learning_style }} learning preference."
+)
+
+
+def code_of(response) -> str:
+    return response.json()["error"]["code"]
+
+
+def create(client, **fields):
+    body = {"key": "visual", "name": "Visual", "template": VISUAL, "category": "content_generation", **fields}
+    response = client.post(T, body, format="json")
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+@pytest.fixture
+def writer(make_client, workspace):
+    return make_client(workspace, "write")
+
+
+@pytest.fixture
+def reader(make_client, workspace):
+    return make_client(workspace, "read")
+
+
+# --- create, read, list --------------------------------------------------------------------------
+def test_create_returns_the_full_representation(writer):
+    body = create(
+        writer,
+        tags=["edu", "visual"],
+        metadata={"goal": "engagement"},
+        priority=5,
+        node_name="generating_content",
+        model_config={"provider": "openai", "model": "gpt-4o", "params": {"temperature": 0.2}},
+    )
+    assert body["id"] == body["key"] == "visual"
+    assert body["language"] == "en" and body["status"] == "published" and body["is_active"] is True
+    assert body["template"] == VISUAL
+    assert body["variables"] == ["difficulty", "learning_style", "topic"]
+    assert body["version"] == body["latest_version"] == 1
+    assert body["labels"] == {"production": 1, "latest": 1}
+    assert body["tags"] == ["edu", "visual"] and body["metadata"] == {"goal": "engagement"}
+    assert body["model_config"] == {"provider": "openai", "model": "gpt-4o", "params": {"temperature": 0.2}}
+    assert body["created_by"] == "api:write key"
+    assert {"usage_count", "success_rate", "average_rating", "created_at", "updated_at", "variable_schema"} <= set(body)
+
+
+def test_key_is_derived_from_the_name(writer):
+    body = writer.post(T, {"name": "Quiz Maker: Physics!", "template": "Hi"}, format="json").json()
+    assert body["key"] == "quiz_maker_physics"
+
+
+def test_declared_variables_are_listed_with_the_used_ones(writer):
+    body = create(writer, variables=["tone"])
+    assert body["variables"] == ["difficulty", "learning_style", "tone", "topic"]
+
+
+def test_a_duplicate_key_and_language_is_409(writer):
+    create(writer)
+    response = writer.post(T, {"key": "visual", "name": "Again", "template": "x"}, format="json")
+    assert response.status_code == 409 and code_of(response) == "conflict"
+    assert (
+        writer.post(T, {"key": "visual", "name": "De", "template": "x", "language": "de"}, format="json").status_code
+        == 201
+    )
+
+
+@pytest.mark.parametrize("body", ["{{ topic ", "{% if x %}no end", "{{ x | no_such_filter }}", "{% include other %}"])
+def test_bad_jinja_is_422_template_error_and_nothing_is_stored(writer, body):
+    response = writer.post(T, {"key": "bad", "name": "Bad", "template": body}, format="json")
+    assert response.status_code == 422 and code_of(response) == "template_error"
+    assert not PromptTemplate.objects.filter(key="bad").exists()
+
+
+def test_a_syntax_error_names_its_line(writer):
+    response = writer.post(T, {"key": "bad", "name": "Bad", "template": "line one\n{{ oops"}, format="json")
+    assert response.json()["error"]["details"]["line"] == 2
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("key", "Not A Slug"),
+        ("model_config", {"provider": "openai"}),
+        ("model_config", "gpt"),
+        ("variable_schema", [1]),
+        ("status", "live"),
+        ("tags", "a,b"),
+        ("metadata", [1]),
+        ("variables", ["9bad"]),
+    ],
+)
+def test_invalid_fields_are_400_naming_the_field(writer, field, value):
+    response = writer.post(T, {"key": "k", "name": "K", "template": "x", field: value}, format="json")
+    assert response.status_code == 400 and code_of(response) == "validation_error"
+    assert field in response.json()["error"]["details"]
+
+
+def test_an_invalid_variable_schema_is_422(writer):
+    response = writer.post(
+        T, {"key": "k", "name": "K", "template": "x", "variable_schema": {"type": "nonsense"}}, format="json"
+    )
+    assert response.status_code == 422 and code_of(response) == "template_error"
+
+
+def test_read_scope_can_read_but_not_write(reader, writer):
+    create(writer)
+    assert reader.get(f"{T}/visual").status_code == 200
+    response = reader.post(T, {"key": "x", "name": "X", "template": "x"}, format="json")
+    assert response.status_code == 403 and code_of(response) == "permission_denied"
+    assert reader.patch(f"{T}/visual", {"name": "n"}, format="json").status_code == 403
+
+
+def test_another_workspace_sees_nothing(writer, make_client):
+    create(writer)
+    stranger = make_client(scope="admin")
+    assert stranger.get(f"{T}/visual").status_code == 404
+    assert stranger.get(T).json()["count"] == 0
+    assert stranger.patch(f"{T}/visual", {"name": "mine"}, format="json").status_code == 404
+    assert stranger.delete(f"{T}/visual").status_code == 404
+    assert stranger.post(f"{T}/visual/fork", {"new_key": "stolen"}, format="json").status_code == 404
+
+
+def test_language_falls_back_from_region_to_language_to_default(writer):
+    create(writer)
+    create(writer, language="de", template="Deutsch über {{ topic }}")
+    assert writer.get(f"{T}/visual?language=de-AT").json()["language"] == "de"
+    assert writer.get(f"{T}/visual?language=de").json()["language"] == "de"
+    assert writer.get(f"{T}/visual?language=fr").json()["language"] == "en"
+    assert writer.get(f"{T}/visual").json()["language"] == "en"
+
+
+def test_list_filters_by_every_contract_filter(writer):
+    create(writer, key="a", category="content_generation", tags=["x", "y"], node_name="n1", priority=1)
+    create(writer, key="b", category="question_generation", tags=["x"], priority=3, is_active=False)
+    create(writer, key="c", category="content_generation", language="de", status="draft", priority=2)
+
+    def keys(query: str) -> list[str]:
+        response = writer.get(f"{T}?{query}")
+        assert response.status_code == 200, response.content
+        return [item["key"] for item in response.json()["results"]]
+
+    assert keys("category=content_generation&ordering=key") == ["a", "c"]
+    assert keys("language=de") == ["c"]
+    assert keys("status=draft") == ["c"]
+    assert keys("tags=x&ordering=key") == ["a", "b"]
+    assert keys("tags=x,y") == ["a"]
+    assert keys("is_active=false") == ["b"]
+    assert keys("node_name=n1") == ["a"]
+    assert keys("ordering=-priority") == ["b", "c", "a"]
+    assert keys("ordering=priority") == ["a", "c", "b"]
+    assert writer.get(f"{T}?status=bogus").status_code == 400
+
+
+def test_list_search_covers_name_description_and_body(writer):
+    create(writer, key="a", name="Photosynthesis explainer", template="Explain {{ topic }}.")
+    create(writer, key="b", name="Quiz", description="Questions about volcanoes", template="Ask.")
+    create(writer, key="c", name="Other", template="Mention the mitochondria please.")
+    for word, key in [("photosynthesis", "a"), ("volcanoes", "b"), ("mitochondria", "c")]:
+        assert [item["key"] for item in writer.get(f"{T}?search={word}").json()["results"]] == [key]
+
+
+def test_search_endpoint_with_filters_and_facets(writer):
+    create(writer, key="a", name="Volcano lesson", category="content_generation", tags=["geo"])
+    create(writer, key="b", name="Volcano quiz", category="question_generation", tags=["geo", "quiz"])
+    create(writer, key="c", name="Rivers", category="content_generation")
+    response = writer.post(f"{T}/search", {"query": "volcano", "facets": True}, format="json")
+    assert response.status_code == 200
+    body = response.json()
+    assert {item["key"] for item in body["results"]} == {"a", "b"} and body["count"] == 2
+    assert body["facets"]["category"] == {"content_generation": 1, "question_generation": 1}
+    assert body["facets"]["tags"] == {"geo": 2, "quiz": 1}
+    assert body["facets"]["language"] == {"en": 2} and body["facets"]["status"] == {"published": 2}
+    filtered = writer.post(
+        f"{T}/search", {"query": "volcano", "filters": {"category": "question_generation"}}, format="json"
+    ).json()
+    assert [item["key"] for item in filtered["results"]] == ["b"] and "facets" not in filtered
+    assert writer.post(f"{T}/search", {"filters": {"status": "nope"}}, format="json").status_code == 400
+
+
+# --- updates and versions ----------------------------------------------------------------------
+def test_changing_content_makes_a_new_version_served_at_once(writer):
+    create(writer)
+    response = writer.patch(f"{T}/visual", {"template": "New {{ topic }}", "change_note": "shorter"}, format="json")
+    body = response.json()
+    assert body["version"] == body["latest_version"] == 2 and body["template"] == "New {{ topic }}"
+    versions = writer.get(f"{T}/visual/versions").json()["results"]
+    assert [v["number"] for v in versions] == [1, 2]
+    assert versions[1]["change_note"] == "shorter" and versions[0]["template"] == VISUAL
+    assert versions[1]["labels"] == ["latest", "production"]
+
+
+def test_publish_false_keeps_serving_the_old_version(writer):
+    create(writer)
+    body = writer.patch(f"{T}/visual", {"template": "Draft {{ topic }}", "publish": False}, format="json").json()
+    assert body["version"] == 1 and body["latest_version"] == 2 and body["template"] == VISUAL
+    assert body["labels"] == {"production": 1, "latest": 2}
+
+
+def test_descriptive_changes_make_no_version(writer):
+    create(writer)
+    body = writer.patch(f"{T}/visual", {"name": "Renamed", "tags": ["t"], "priority": 9}, format="json").json()
+    assert body["version"] == 1 and body["name"] == "Renamed" and body["tags"] == ["t"] and body["priority"] == 9
+    assert TemplateVersion.objects.count() == 1
+
+
+def test_put_replaces_and_needs_the_required_fields(writer):
+    create(writer)
+    assert writer.put(f"{T}/visual", {"name": "Only name"}, format="json").status_code == 400
+    body = writer.put(f"{T}/visual", {"name": "N", "template": "T {{ topic }}"}, format="json").json()
+    assert body["name"] == "N" and body["version"] == 2
+
+
+@pytest.mark.parametrize("field", ["key", "language", "status"])
+def test_update_cannot_change_identity_or_status(writer, field):
+    create(writer)
+    response = writer.patch(f"{T}/visual", {field: "draft" if field == "status" else "other"}, format="json")
+    assert response.status_code == 400 and field in response.json()["error"]["details"]
+
+
+def test_a_bad_update_changes_nothing(writer):
+    create(writer)
+    response = writer.patch(f"{T}/visual", {"name": "Half", "template": "{{ broken"}, format="json")
+    assert response.status_code == 422
+    body = writer.get(f"{T}/visual").json()
+    assert body["name"] == "Visual" and body["latest_version"] == 1
+
+
+def test_version_detail_and_404s(writer):
+    create(writer)
+    version = writer.get(f"{T}/visual/versions/1").json()
+    assert version["number"] == 1 and version["template"] == VISUAL and version["labels"] == ["latest", "production"]
+    assert [event["event"] for event in version["history"]] == ["version_created", "published"] or version["history"]
+    assert code_of(writer.get(f"{T}/visual/versions/9")) == "not_found"
+    assert code_of(writer.get(f"{T}/nothing/versions")) == "not_found"
+
+
+def test_publish_and_rollback_move_production(writer):
+    create(writer)
+    writer.patch(f"{T}/visual", {"template": "v2 {{ topic }}"}, format="json")
+    writer.patch(f"{T}/visual", {"template": "v3 {{ topic }}", "publish": False}, format="json")
+    published = writer.post(f"{T}/visual/versions/3/publish").json()
+    assert published["version"] == 3 and published["template"] == "v3 {{ topic }}"
+    rolled = writer.post(f"{T}/visual/versions/1/rollback").json()
+    assert rolled["version"] == 1 and rolled["labels"]["production"] == 1
+    kinds = list(TemplateEvent.objects.filter(template__key="visual").values_list("kind", flat=True))
+    assert kinds[-1] == "rolled_back" and "published" in kinds
+    assert code_of(writer.post(f"{T}/visual/versions/7/publish")) == "not_found"
+
+
+def test_compare_two_versions(writer):
+    create(writer, metadata={"goal": "engagement"}, model_config={"provider": "openai", "model": "gpt-4o"})
+    writer.patch(
+        f"{T}/visual",
+        {
+            "template": "Teach {{ topic }} with {{ tone }}.",
+            "metadata": {"goal": "retention"},
+            "model_config": {"provider": "openai", "model": "gpt-4.1", "params": {"temperature": 0.1}},
+        },
+        format="json",
+    )
+    body = writer.get(f"{T}/visual/versions/compare?from=1&to=2").json()
+    assert body["content_diff"].startswith("--- v1\n+++ v2\n")
+    assert "+Teach {{ topic }} with {{ tone }}." in body["content_diff"]
+    assert 0 < body["similarity"] < 1
+    assert body["variables_added"] == ["tone"]
+    assert body["variables_removed"] == ["difficulty", "learning_style"]
+    assert body["metadata_changes"] == {"goal": {"from": "engagement", "to": "retention"}}
+    assert body["model_config_changes"] == {
+        "model": {"from": "gpt-4o", "to": "gpt-4.1"},
+        "params.temperature": {"from": None, "to": 0.1},
+    }
+    assert writer.get(f"{T}/visual/versions/compare?from=1&to=1").json()["similarity"] == 1.0
+    assert code_of(writer.get(f"{T}/visual/versions/compare?from=1")) == "validation_error"
+    assert code_of(writer.get(f"{T}/visual/versions/compare?from=1&to=5")) == "not_found"
+
+
+def test_labels_point_at_any_version(writer):
+    create(writer)
+    writer.patch(f"{T}/visual", {"template": "v2"}, format="json")
+    body = writer.put(f"{T}/visual/labels/staging", {"version": 1}, format="json").json()
+    assert body["labels"] == {"production": 2, "latest": 2, "staging": 1}
+    assert writer.put(f"{T}/visual/labels/production", {"version": 1}, format="json").json()["version"] == 1
+    assert writer.delete(f"{T}/visual/labels/staging").status_code == 204
+    assert "staging" not in writer.get(f"{T}/visual").json()["labels"]
+    assert code_of(writer.delete(f"{T}/visual/labels/staging")) == "not_found"
+    assert code_of(writer.delete(f"{T}/visual/labels/production")) == "conflict"
+    assert code_of(writer.put(f"{T}/visual/labels/latest", {"version": 1}, format="json")) == "validation_error"
+    assert code_of(writer.put(f"{T}/visual/labels/staging", {"version": 9}, format="json")) == "not_found"
+    assert code_of(writer.put(f"{T}/visual/labels/staging", {}, format="json")) == "validation_error"
+
+
+# --- lifecycle, delete, fork, relationships ------------------------------------------------------
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        (["published", "deprecated", "archived", "draft", "published"], True),
+        (["published", "deprecated", "published"], True),
+        (["published", "draft"], False),
+        (["published", "archived"], False),
+        (["published", "deprecated", "archived", "published"], False),
+    ],
+)
+def test_lifecycle_follows_the_contracts_transitions(writer, path, allowed):
+    create(writer, status=path[0])
+    responses = [writer.put(f"{T}/visual/lifecycle", {"status": s, "reason": "test"}, format="json") for s in path[1:]]
+    if allowed:
+        assert [r.status_code for r in responses] == [200] * len(responses)
+        assert writer.get(f"{T}/visual").json()["status"] == path[-1]
+    else:
+        assert responses[-1].status_code == 409 and code_of(responses[-1]) == "conflict"
+        assert writer.get(f"{T}/visual").json()["status"] == path[-2]
+
+
+def test_lifecycle_changes_are_recorded_with_reason(writer):
+    create(writer)
+    writer.put(f"{T}/visual/lifecycle", {"status": "deprecated", "reason": "superseded"}, format="json")
+    history = writer.get(f"{T}/visual/history").json()["results"]
+    assert history[-1]["event"] == "lifecycle_changed"
+    assert history[-1]["data"] == {"from": "published", "to": "deprecated", "reason": "superseded"}
+    assert history[-1]["actor"] == "api:write key"
+
+
+def test_delete_is_soft_and_then_404_everywhere(writer):
+    create(writer)
+    assert writer.delete(f"{T}/visual").status_code == 204
+    for path in ["", "/versions", "/versions/1", "/suggestions", "/drift", "/relationships"]:
+        assert writer.get(f"{T}/visual{path}").status_code == 404, path
+    assert writer.get(T).json()["count"] == 0
+    assert TemplateVersion.objects.filter(template__key="visual").count() == 1
+    assert writer.delete(f"{T}/visual").status_code == 404
+    assert writer.post(T, {"key": "visual", "name": "Reborn", "template": "x"}, format="json").status_code == 201
+
+
+def test_fork_copies_the_served_version_and_records_the_relationship(writer):
+    create(writer, tags=["edu"], node_name="generating_content")
+    writer.patch(f"{T}/visual", {"template": "unpublished", "publish": False}, format="json")
+    response = writer.post(f"{T}/visual/fork", {"new_key": "visual_b", "name": "Visual B"}, format="json")
+    assert response.status_code == 201
+    fork = response.json()
+    assert fork["key"] == "visual_b" and fork["template"] == VISUAL and fork["version"] == 1
+    assert fork["status"] == "draft" and fork["tags"] == ["edu"] and fork["node_name"] == ""
+    relations = writer.get(f"{T}/visual_b/relationships").json()
+    assert relations["outgoing"][0] == {**relations["outgoing"][0], "target": "visual", "kind": "forked_from"}
+    assert writer.get(f"{T}/visual/relationships").json()["incoming"][0]["source"] == "visual_b"
+    assert code_of(writer.post(f"{T}/visual/fork", {"new_key": "visual_b"}, format="json")) == "conflict"
+    assert code_of(writer.post(f"{T}/visual/fork", {}, format="json")) == "validation_error"
+
+
+def test_relationships(writer):
+    create(writer, key="a")
+    create(writer, key="b")
+    response = writer.post(f"{T}/a/relationships", {"target": "b", "kind": "extends"}, format="json")
+    assert response.status_code == 201
+    assert response.json() == {**response.json(), "source": "a", "target": "b", "kind": "extends"}
+    assert writer.get(f"{T}/b/relationships").json()["incoming"][0]["source"] == "a"
+    assert code_of(writer.post(f"{T}/a/relationships", {"target": "b", "kind": "extends"}, format="json")) == "conflict"
+    assert (
+        code_of(writer.post(f"{T}/a/relationships", {"target": "zz", "kind": "extends"}, format="json")) == "not_found"
+    )
+    assert code_of(writer.post(f"{T}/a/relationships", {"target": "a", "kind": "extends"}, format="json")) == (
+        "validation_error"
+    )
+    assert code_of(writer.post(f"{T}/a/relationships", {"target": "b", "kind": "forked_from"}, format="json")) == (
+        "validation_error"
+    )
+
+
+def test_node_name_maps_to_one_key_per_workspace(writer):
+    create(writer, key="a", node_name="generating_content")
+    create(writer, key="a", language="de", node_name="generating_content")
+    response = writer.post(
+        T, {"key": "b", "name": "B", "template": "x", "node_name": "generating_content"}, format="json"
+    )
+    assert response.status_code == 409 and code_of(response) == "conflict"
+
+
+# --- suggestions and drift -------------------------------------------------------------------------
+def test_suggestions_review_the_body(writer):
+    create(
+        writer,
+        template=(
+            "Teach {topic} to me in detail.\nTeach {topic} to me in detail.\n"
+            "Subjects: {{ preferred_subjects }} and {{ tone }}"
+        ),
+        variables=["tone", "unused_one"],
+    )
+    codes = {item["code"] for item in writer.get(f"{T}/visual/suggestions").json()["suggestions"]}
+    assert {
+        "single_brace_placeholder",
+        "duplicated_line",
+        "list_printed_raw",
+        "unused_variable",
+        "variable_not_from_profile",
+        "missing_output_format",
+    } <= codes
+
+
+def test_suggestions_are_quiet_for_a_clean_body(writer):
+    create(
+        writer, template="Write three bullet points about {{ difficulty }} topics for a {{ learning_style }} learner."
+    )
+    assert writer.get(f"{T}/visual/suggestions").json()["suggestions"] == []
+
+
+def test_drift_from_the_first_published_version(writer):
+    create(writer)
+    writer.patch(f"{T}/visual", {"template": "Rewritten about {{ topic }} and {{ goal }}"}, format="json")
+    content = writer.get(f"{T}/visual/drift").json()["content"]
+    assert content["baseline_version"] == 1 and content["current_version"] == 2
+    assert content["drifted"] is True and content["similarity"] < 1
+    assert content["variables_added"] == ["goal"]
+    same = writer.get(f"{T}/visual/drift?baseline=2").json()["content"]
+    assert same["drifted"] is False and same["similarity"] == 1.0
+    assert code_of(writer.get(f"{T}/visual/drift?baseline=x")) == "validation_error"
+
+
+def test_includes_are_checked_at_save_time(writer):
+    create(writer, key="header", template="HEADER")
+    assert (
+        writer.post(
+            T, {"key": "page", "name": "P", "template": '{% include "header" %} body'}, format="json"
+        ).status_code
+        == 201
+    )
+    missing = writer.post(T, {"key": "p2", "name": "P2", "template": '{% include "nope" %}'}, format="json")
+    assert missing.status_code == 422 and code_of(missing) == "template_error"
+    cycle = writer.patch(f"{T}/header", {"template": '{% include "page" %}'}, format="json")
+    assert cycle.status_code == 422 and code_of(cycle) == "template_error"
+
+
+def test_every_state_change_is_in_the_history(writer):
+    create(writer)
+    writer.patch(f"{T}/visual", {"name": "Renamed"}, format="json")
+    writer.patch(f"{T}/visual", {"template": "v2"}, format="json")
+    writer.put(f"{T}/visual/labels/staging", {"version": 1}, format="json")
+    writer.post(f"{T}/visual/versions/1/rollback")
+    writer.put(f"{T}/visual/lifecycle", {"status": "deprecated"}, format="json")
+    events = [event["event"] for event in writer.get(f"{T}/visual/history").json()["results"]]
+    assert events == [
+        "created",
+        "version_created",
+        "published",
+        "updated",
+        "version_created",
+        "published",
+        "label_moved",
+        "rolled_back",
+        "lifecycle_changed",
+    ]
