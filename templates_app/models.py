@@ -143,6 +143,9 @@ class TemplateRelationship(models.Model):
         ]
         ordering = ["created_at", "id"]
 
+    def __str__(self) -> str:
+        return f"{self.source} {self.kind} {self.target}"
+
 
 class TemplateEvent(models.Model):
     """Append-only history: every state change of a template, with who and when."""

@@ -1,0 +1,198 @@
+"""The template admin's own pages: live preview, side-by-side compare, and serving a version.
+
+Each view takes the PromptTemplateAdmin it belongs to (for its queryset, permissions and context).
+"""
+
+import difflib
+import json
+from typing import TYPE_CHECKING, Any
+
+from django.contrib import messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+
+from promptconfig.common.errors import ApiError
+from promptconfig_client.engine import MissingVariables, RenderError
+from templates_app.forms import CompareForm, PreviewForm
+from templates_app.models import PromptTemplate, TemplateVersion
+from templates_app.rendering import version_render
+from templates_app.review import suggestions_for, version_compare
+from templates_app.services import version_publish
+
+if TYPE_CHECKING:
+    from templates_app.admin import PromptTemplateAdmin
+
+LIVE_HEADER = "X-Preview-Live"
+PUBLISH_PERMISSION = "templates_app.publish_template"
+
+
+def actor_for(request: HttpRequest) -> str:
+    return f"admin:{request.user.get_username()}"
+
+
+def can_publish(request: HttpRequest) -> bool:
+    return request.user.is_active and request.user.has_perm(PUBLISH_PERMISSION)
+
+
+def _template_or_404(model_admin: "PromptTemplateAdmin", request: HttpRequest, object_id: str) -> PromptTemplate:
+    template = model_admin.get_object(request, unquote(object_id))
+    if template is None:
+        raise Http404(f"No live prompt template with id {object_id!r}.")
+    if not model_admin.has_view_or_change_permission(request, template):
+        raise PermissionDenied
+    return template
+
+
+def _context(model_admin: "PromptTemplateAdmin", request: HttpRequest, template: PromptTemplate, title: str) -> dict:
+    return {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.opts,
+        "original": template,
+        "title": title,
+        "subtitle": str(template),
+        "has_view_permission": True,
+        "media": model_admin.media,
+        "change_url": reverse("admin:templates_app_prompttemplate_change", args=[template.pk]),
+        "preview_url": reverse("admin:templates_app_prompttemplate_preview", args=[template.pk]),
+        "compare_url": reverse("admin:templates_app_prompttemplate_compare", args=[template.pk]),
+    }
+
+
+def _versions(template: PromptTemplate) -> list[TemplateVersion]:
+    return list(template.versions.select_related("template").order_by("-number"))
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# --- Preview ---------------------------------------------------------------------------------------
+def render_preview(version: TemplateVersion, variables: dict[str, Any]) -> dict[str, Any]:
+    """{"output"} on success, {"missing", "error"} when variables are missing, {"error", "details"} otherwise."""
+    try:
+        return {"ok": True, "output": version_render(version=version, variables=variables)}
+    except MissingVariables as error:
+        return {"missing": list(error.missing), "error": error.message}
+    except (RenderError, ApiError) as error:
+        return {"error": error.message, "details": _detail_lines(error.details)}
+
+
+def _detail_lines(details: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """{"topic": ["'ab' is too short"], "line": 3} -> [("topic", "'ab' is too short"), ("line", "3")]."""
+    lines = []
+    for name, value in (details or {}).items():
+        text = "; ".join(str(item) for item in value) if isinstance(value, list | tuple) else str(value)
+        lines.append((str(name), text))
+    return lines
+
+
+def preview_view(model_admin: "PromptTemplateAdmin", request: HttpRequest, object_id: str) -> HttpResponse:
+    template = _template_or_404(model_admin, request, object_id)
+    versions = _versions(template)
+    served_number = template.served_version.number if template.served_version else None
+    by_number = {version.number: version for version in versions}
+    result: dict[str, Any] | None = None
+    version = None
+
+    if request.method == "POST":
+        form = PreviewForm(request.POST, versions=versions, served_number=served_number)
+        if form.is_valid():
+            version = by_number[form.cleaned_data["version"]]
+            result = render_preview(version, form.cleaned_data["variables"])
+        else:
+            version = by_number.get(_int_or_none(request.POST.get("version")))
+            result = {"error": "; ".join(error for errors in form.errors.values() for error in errors)}
+    else:
+        number = _int_or_none(request.GET.get("version")) or served_number or template.latest_version_number
+        version = by_number.get(number) or (versions[0] if versions else None)
+        skeleton = {name: "" for name in version.all_variables} if version else {}
+        form = PreviewForm(
+            initial={"version": version.number if version else None, "variables": skeleton},
+            versions=versions, served_number=served_number,
+        )
+
+    context = {
+        **_context(model_admin, request, template, "Preview"),
+        "form": form,
+        "version": version,
+        "result": result,
+        "suggestions": suggestions_for(version) if version else [],
+    }
+    if request.method == "POST" and request.headers.get(LIVE_HEADER) == "1":
+        return TemplateResponse(request, "admin/templates_app/prompttemplate/preview_result.html", context)
+    return TemplateResponse(request, "admin/templates_app/prompttemplate/preview.html", context)
+
+
+# --- Compare ---------------------------------------------------------------------------------------
+def compare_view(model_admin: "PromptTemplateAdmin", request: HttpRequest, object_id: str) -> HttpResponse:
+    template = _template_or_404(model_admin, request, object_id)
+    versions = _versions(template)
+    served_number = template.served_version.number if template.served_version else None
+    by_number = {version.number: version for version in versions}
+    latest = template.latest_version_number
+    defaults = {"from": max(latest - 1, 1), "to": latest}
+    data = {name: request.GET.get(name) or defaults[name] for name in ("from", "to")}
+    form = CompareForm(data, versions=versions, served_number=served_number)
+    context = {**_context(model_admin, request, template, "Compare versions"), "form": form}
+    if form.is_valid():
+        older, newer = by_number[form.cleaned_data["from"]], by_number[form.cleaned_data["to"]]
+        only_changes = request.GET.get("context") == "1"
+        table = difflib.HtmlDiff(tabsize=4).make_table(
+            older.body.splitlines(), newer.body.splitlines(), f"v{older.number}", f"v{newer.number}",
+            context=only_changes, numlines=3,
+        )
+        # Plain spaces, so that long prompt lines wrap between words (the CSS keeps them with pre-wrap).
+        table = table.replace("&nbsp;", " ")
+        compared = version_compare(older, newer)
+        context.update(
+            older=older,
+            newer=newer,
+            only_changes=only_changes,
+            diff_table=mark_safe(table),  # difflib.HtmlDiff escapes the bodies
+            compared=compared,
+            similarity_percent=round(compared["similarity"] * 100, 1),
+            identical=older.body == newer.body,
+            metadata_changes=_pretty_changes(compared["metadata_changes"]),
+            model_config_changes=_pretty_changes(compared["model_config_changes"]),
+            schema_changed=older.variable_schema != newer.variable_schema,
+        )
+    return TemplateResponse(request, "admin/templates_app/prompttemplate/compare.html", context)
+
+
+def _pretty_changes(changes: dict[str, dict[str, Any]]) -> list[tuple[str, str, str]]:
+    def show(value: Any) -> str:
+        return "-" if value is None else json.dumps(value, ensure_ascii=False)
+
+    return [(path, show(change["from"]), show(change["to"])) for path, change in changes.items()]
+
+
+# --- Serving a version (publish / roll back) -------------------------------------------------------
+def publish_view(model_admin: "PromptTemplateAdmin", request: HttpRequest, object_id: str) -> HttpResponse:
+    """POST publish=<n> or rollback=<n>: point production at version n. Needs the publish permission."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    if not model_admin.has_publish_permission(request):
+        raise PermissionDenied
+    template = _template_or_404(model_admin, request, object_id)
+    change_url = reverse("admin:templates_app_prompttemplate_change", args=[template.pk])
+    rollback = "rollback" in request.POST
+    number = _int_or_none(request.POST.get("rollback" if rollback else "publish"))
+    if number is None:
+        messages.error(request, "Choose a version to serve.")
+        return HttpResponseRedirect(change_url)
+    try:
+        version_publish(template=template, number=number, actor=actor_for(request), rollback=rollback)
+    except ApiError as error:
+        messages.error(request, error.message)
+        return HttpResponseRedirect(change_url)
+    verb = "Rolled back" if rollback else "Published"
+    model_admin.log_change(request, template, f"{verb}: production serves v{number}.")
+    messages.success(request, f"{verb}: production now serves v{number} of {template}.")
+    return HttpResponseRedirect(change_url)
