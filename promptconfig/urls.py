@@ -7,6 +7,7 @@ from promptconfig.common import health, views
 api_v1 = [
     path("", include("promptconfig.workspaces.urls")),
     path("", include("templates_app.urls")),
+    path("", include("profiles.urls")),
 ]
 
 urlpatterns = [

@@ -1,0 +1,85 @@
+"""Reads of user profiles, and the variables a profile contributes to a prompt (cached)."""
+
+import hashlib
+from typing import Any
+
+from django.core.cache import cache
+from django.db.models import QuerySet
+
+from profiles.models import UserProfile
+from promptconfig.common.errors import NotFound
+from promptconfig.workspaces.models import Workspace
+
+VARIABLES_CACHE_TIMEOUT = 3600
+# The named profile fields that are prompt variables (the contract's "Generating prompts" section).
+VARIABLE_FIELDS = (
+    "learning_style",
+    "difficulty_level",
+    "language_preference",
+    "content_length_preference",
+    "example_preference",
+    "format_preference",
+    "preferred_subjects",
+)
+
+
+def profile_list(*, workspace: Workspace) -> QuerySet[UserProfile]:
+    return UserProfile.objects.filter(workspace=workspace).order_by("user_id")
+
+
+def profile_get(*, workspace: Workspace, user_id: str) -> UserProfile:
+    profile = profile_list(workspace=workspace).filter(user_id=user_id).first()
+    if profile is None:
+        raise NotFound(f"No profile for user '{user_id}'.")
+    return profile
+
+
+def profile_for_write(*, workspace: Workspace, user_id: str) -> UserProfile:
+    """The profile a write applies to, locked for the caller's transaction."""
+    profile = UserProfile.objects.select_for_update().filter(workspace=workspace, user_id=user_id).first()
+    if profile is None:
+        raise NotFound(f"No profile for user '{user_id}'.")
+    return profile
+
+
+def variables_cache_key(workspace_id: int, user_id: str) -> str:
+    # Hashed: a client's user id may hold any characters and be long; cache keys may not.
+    return f"profiles:{workspace_id}:{hashlib.sha1(user_id.encode('utf-8')).hexdigest()}"
+
+
+def default_variables() -> dict[str, Any]:
+    """What a user without a profile contributes: the model's defaults, no attributes."""
+    return {name: UserProfile._meta.get_field(name).get_default() for name in VARIABLE_FIELDS}
+
+
+def _variables_of(row: dict[str, Any]) -> dict[str, Any]:
+    """Every key of `attributes`, then the named fields over them: a named field wins a clash of names."""
+    return {**(row["attributes"] or {}), **{name: row[name] for name in VARIABLE_FIELDS}}
+
+
+def profile_variables(*, workspace_id: int, user_id: str) -> dict[str, Any]:
+    """The variables a user's profile contributes to a prompt, the lowest-precedence layer.
+
+    Returns `learning_style, difficulty_level, language_preference, content_length_preference,
+    example_preference, format_preference, preferred_subjects` plus every key of the profile's
+    `attributes`. Where an attribute has the name of one of those fields, the named field wins:
+    attributes add placeholders, they never override the profile's own fields. An unknown (or empty)
+    `user_id` gets the model's defaults and no attributes.
+
+    Served from the cache (`profiles:{workspace_id}:{sha1(user_id)}`): one cache round trip when warm,
+    one database query when cold; unknown users are cached too. Every profile write drops the entry
+    (profiles.services.profile_forget). The dict returned is the caller's own: change it freely.
+    """
+    if not user_id:
+        return default_variables()
+    cache_key = variables_cache_key(workspace_id, user_id)
+    variables = cache.get(cache_key)
+    if variables is None:
+        row = (
+            UserProfile.objects.filter(workspace_id=workspace_id, user_id=user_id)
+            .values(*VARIABLE_FIELDS, "attributes")
+            .first()
+        )
+        variables = _variables_of(row) if row is not None else default_variables()
+        cache.set(cache_key, variables, VARIABLES_CACHE_TIMEOUT)
+    return variables

@@ -1,0 +1,75 @@
+from django.db import transaction
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from profiles import services
+from profiles.filters import ProfileFilter
+from profiles.selectors import profile_for_write, profile_get, profile_list
+from profiles.serializers import ProfileSerializer, ProfileWriteSerializer, SessionSerializer
+from promptconfig.common.errors import NotFound
+from promptconfig.workspaces.viewsets import WorkspaceScopedViewSet
+
+DELETED = {"success": True, "message": "Profile deleted successfully"}
+DeletedSerializer = inline_serializer(
+    "ProfileDeleted", fields={"success": serializers.BooleanField(), "message": serializers.CharField()}
+)
+
+
+class ProfileViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
+    """User profiles of the caller's workspace, addressed by the client's own `user_id`."""
+
+    serializer_class = ProfileSerializer
+    filterset_class = ProfileFilter
+    lookup_field = "user_id"
+    lookup_value_regex = r"[^/]+"  # client ids hold '@', '.', ':', '|'…; a '/' cannot be addressed
+
+    def get_queryset(self):
+        return profile_list(workspace=self.workspace)
+
+    @staticmethod
+    def _valid(serializer_class, data, **kwargs) -> dict:
+        serializer = serializer_class(data=data, **kwargs)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    @extend_schema(request=ProfileWriteSerializer, responses={201: ProfileSerializer})
+    def create(self, request):
+        data = self._valid(ProfileWriteSerializer, request.data)
+        profile = services.profile_create(workspace=self.workspace, **data)
+        return Response(ProfileSerializer(profile).data, status=status.HTTP_201_CREATED)
+
+    def retrieve(self, request, user_id=None):
+        return Response(ProfileSerializer(profile_get(workspace=self.workspace, user_id=user_id)).data)
+
+    @extend_schema(request=ProfileWriteSerializer)
+    def update(self, request, user_id=None):
+        return self._update(request, user_id, partial=False)
+
+    @extend_schema(request=ProfileWriteSerializer)
+    def partial_update(self, request, user_id=None):
+        return self._update(request, user_id, partial=True)
+
+    def _update(self, request, user_id: str, *, partial: bool) -> Response:
+        data = self._valid(ProfileWriteSerializer, request.data, partial=partial, context={"user_id": user_id})
+        with transaction.atomic():
+            profile = profile_for_write(workspace=self.workspace, user_id=user_id)
+            services.profile_update(profile=profile, **data)
+        return Response(ProfileSerializer(profile).data)
+
+    @extend_schema(responses=DeletedSerializer)
+    def destroy(self, request, user_id=None):
+        with transaction.atomic():
+            services.profile_delete(profile=profile_for_write(workspace=self.workspace, user_id=user_id))
+        return Response(DELETED)
+
+    @extend_schema(request=SessionSerializer, responses=ProfileSerializer)
+    @action(detail=True, methods=["post"])
+    def sessions(self, request, user_id=None):
+        data = self._valid(SessionSerializer, request.data)
+        profile = services.profile_record_session(workspace=self.workspace, user_id=user_id, **data)
+        return Response(ProfileSerializer(profile).data)
+
+    def get_object(self):  # the default lookup is not used: reads go through the selectors
+        raise NotFound()
