@@ -49,7 +49,9 @@ def variables_cache_key(workspace_id: int, user_id: str) -> str:
 
 def default_variables() -> dict[str, Any]:
     """What a user without a profile contributes: the model's defaults, no attributes."""
-    return {name: UserProfile._meta.get_field(name).get_default() for name in VARIABLE_FIELDS}
+    # Plain values, not TextChoices members: the variables are JSON data for the engine and the cache key.
+    defaults = {name: UserProfile._meta.get_field(name).get_default() for name in VARIABLE_FIELDS}
+    return {name: str(value) if isinstance(value, str) else value for name, value in defaults.items()}
 
 
 def _variables_of(row: dict[str, Any]) -> dict[str, Any]:

@@ -150,7 +150,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 2}
 CELERY_TIMEZONE = "UTC"
 # Periodic jobs; the domain apps add their entries here.
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    "purge-old-generations": {"task": "templates_app.tasks.generations_purge_task", "schedule": 3600.0},
+}
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -193,6 +195,11 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 RENDER_TIME_BUDGET_MS = env_int("RENDER_TIME_BUDGET_MS", 250)
 RENDER_MAX_OUTPUT_BYTES = env_int("RENDER_MAX_OUTPUT_BYTES", 256 * 1024)
 TEMPLATE_MAX_SOURCE_BYTES = env_int("TEMPLATE_MAX_SOURCE_BYTES", 64 * 1024)
+# Runtime: how long a rendered prompt is reused, how long clients may keep prompt-data, how long
+# generation records are kept (purged hourly by Celery beat).
+PROMPT_CACHE_TTL = env_int("PROMPT_CACHE_TTL", 3600)
+PROMPT_DATA_TTL = env_int("PROMPT_DATA_TTL", 300)
+GENERATION_RETENTION_DAYS = env_int("GENERATION_RETENTION_DAYS", 30)
 # If set, GET /metrics requires "Authorization: Bearer <token>".
 METRICS_TOKEN = env_str("METRICS_TOKEN")
 

@@ -38,9 +38,15 @@ def includes_for(*, template: PromptTemplate, body: str) -> dict[str, str]:
     return ENGINE.resolve_includes(body, load)
 
 
+def version_cache_key(version: TemplateVersion) -> tuple:
+    """The engine's compiled-template key: the version, and its body's hash so that a reused primary key
+    (SQLite after a rollback) can never serve another body."""
+    return ("version", version.pk, hash(version.body))
+
+
 def version_render(*, version: TemplateVersion, variables: Mapping[str, Any]) -> str:
     """Render one version with these variables; engine errors (RenderError) go to the caller."""
     includes = includes_for(template=version.template, body=version.body) if version.includes else None
     return ENGINE.render(
-        version.body, variables, includes=includes, schema=version.variable_schema, cache_key=("version", version.pk)
+        version.body, variables, includes=includes, schema=version.variable_schema, cache_key=version_cache_key(version)
     )

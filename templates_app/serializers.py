@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from promptconfig.workspaces.models import SLUG_VALIDATOR
-from templates_app.models import PromptTemplate, TemplateEvent, TemplateRelationship, TemplateVersion
+from templates_app.models import Generation, PromptTemplate, TemplateEvent, TemplateRelationship, TemplateVersion
 
 LANGUAGE_FIELD = {"max_length": 16, "regex": r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"}
 
@@ -226,3 +226,102 @@ class SearchSerializer(serializers.Serializer):
 
 class DriftQuerySerializer(serializers.Serializer):
     baseline = serializers.IntegerField(min_value=1, required=False)
+
+
+class GenerateRequestSerializer(serializers.Serializer):
+    user_id = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    template_id = serializers.CharField(max_length=100, required=False, validators=[SLUG_VALIDATOR])
+    node_name = serializers.CharField(max_length=100, required=False)
+    context = ObjectField(required=False, default=dict)
+    custom_variables = ObjectField(required=False, default=dict)
+    language = serializers.RegexField(required=False, **LANGUAGE_FIELD)
+    version = serializers.IntegerField(required=False, min_value=1)
+    label = serializers.RegexField(r"^[a-z0-9][a-z0-9_-]{0,63}$", required=False)
+
+    def validate(self, attrs):
+        if not attrs.get("template_id") and not attrs.get("node_name"):
+            raise serializers.ValidationError({"template_id": ["Give template_id or node_name."]})
+        if attrs.get("version") is not None and attrs.get("label"):
+            raise serializers.ValidationError({"label": ["Give version or label, not both."]})
+        return attrs
+
+
+class GeneratePromptSerializer(serializers.Serializer):
+    user_id = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    node_name = serializers.CharField(max_length=100)
+    context = ObjectField(required=False, default=dict)
+
+
+class PromptDataRequestSerializer(serializers.Serializer):
+    user_id = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    template_id = serializers.CharField(max_length=100, required=False, validators=[SLUG_VALIDATOR])
+    node_name = serializers.CharField(max_length=100, required=False)
+    language = serializers.RegexField(required=False, **LANGUAGE_FIELD)
+
+    def validate(self, attrs):
+        if not attrs.get("template_id") and not attrs.get("node_name"):
+            raise serializers.ValidationError({"template_id": ["Give template_id or node_name."]})
+        return attrs
+
+
+class BatchRequestSerializer(serializers.Serializer):
+    requests = serializers.ListField(child=serializers.JSONField(), allow_empty=False)
+
+
+class FeedbackSerializer(serializers.Serializer):
+    rating = serializers.IntegerField(required=False, min_value=1, max_value=5)
+    effectiveness_score = serializers.FloatField(required=False, min_value=0, max_value=1)
+    metrics = serializers.DictField(child=serializers.FloatField(), required=False, default=dict)
+
+    def validate(self, attrs):
+        if "rating" not in attrs and "effectiveness_score" not in attrs and not attrs["metrics"]:
+            raise serializers.ValidationError({"rating": ["Send a rating, an effectiveness_score or metrics."]})
+        for name, value in attrs["metrics"].items():
+            if not name or len(name) > 64 or value != value or value in (float("inf"), float("-inf")):
+                raise serializers.ValidationError(
+                    {"metrics": [f"Metric '{name[:64]}' needs a short name and a finite value."]}
+                )
+        return attrs
+
+
+class GenerationSerializer(serializers.ModelSerializer):
+    prompt_id = serializers.UUIDField(source="id")
+    generated_prompt = serializers.CharField(source="text")
+    template_used = serializers.CharField(source="template_key")
+    template_version = serializers.IntegerField(source="version.number")
+    variables_applied = serializers.JSONField(source="variables")
+    ab_test = serializers.SerializerMethodField()
+    feedback = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Generation
+        fields = [
+            "prompt_id",
+            "generated_prompt",
+            "template_used",
+            "template_version",
+            "language",
+            "user_id",
+            "context",
+            "variables_applied",
+            "ab_test",
+            "cache_key",
+            "cache_hit",
+            "latency_ms",
+            "created_at",
+            "expires_at",
+            "feedback",
+        ]
+
+    def get_ab_test(self, record: Generation) -> dict | None:
+        return {"test_id": record.ab_test_id, "variant": record.ab_variant} if record.ab_test_id else None
+
+    def get_feedback(self, record: Generation) -> dict | None:
+        if record.feedback_at is None:
+            return None
+        return {
+            "rating": record.rating,
+            "effectiveness_score": record.effectiveness_score,
+            "metrics": record.feedback_metrics,
+            "at": record.feedback_at,
+        }

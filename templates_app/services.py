@@ -50,11 +50,16 @@ def _record(
     )
 
 
-def _forget(template: PromptTemplate) -> None:
-    """Drop the cached variants of this key, now and after commit (a reader may re-cache the old rows)."""
-    cache_key = variants_cache_key(template.workspace_id, template.key)
-    cache.delete(cache_key)
-    transaction.on_commit(lambda: cache.delete(cache_key))
+def _forget(template: PromptTemplate, *node_names: str) -> None:
+    """Drop the cached variants of this key and its node bindings, now and after commit (a reader may
+    re-cache the old rows in between)."""
+    from templates_app.generation import node_cache_key
+
+    names = {template.node_name, *node_names} - {""}
+    keys = [variants_cache_key(template.workspace_id, template.key)]
+    keys += [node_cache_key(template.workspace_id, name) for name in names]
+    cache.delete_many(keys)
+    transaction.on_commit(lambda: cache.delete_many(keys))
 
 
 def _refresh_search_vector(template: PromptTemplate) -> None:
@@ -235,6 +240,7 @@ def template_update(
     """
     tags = changes.pop("tags", None)
     described = {field: changes[field] for field in DESCRIPTIVE_FIELDS if field in changes}
+    previous_node = template.node_name
     if "node_name" in described:
         _check_node_name(workspace=template.workspace, key=template.key, node_name=described["node_name"])
     changed_fields = [field for field, value in described.items() if getattr(template, field) != value]
@@ -272,7 +278,7 @@ def template_update(
             _publish(template, version, actor=actor, kind=TemplateEvent.Kind.PUBLISHED)
     elif changed_fields:
         _refresh_search_vector(template)
-    _forget(template)
+    _forget(template, previous_node)
     return template
 
 

@@ -16,7 +16,6 @@ logger = logging.getLogger("promptconfig.errors")
 
 # DRF exception class -> contract code. Order matters: subclasses first.
 _DRF_CODES: list[tuple[type[Exception], str]] = [
-    (drf.ValidationError, "validation_error"),
     (drf.ParseError, "validation_error"),
     (drf.NotAuthenticated, "authentication_failed"),
     (drf.AuthenticationFailed, "authentication_failed"),
@@ -44,11 +43,22 @@ def _validation_message(details: dict[str, Any]) -> str:
     return f"Invalid input: {fields}." if fields else "Invalid input."
 
 
-def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+def known_error(exc: Exception) -> tuple[int, dict[str, Any]] | None:
+    """(status, body) for the errors a request can cause (domain, engine, validation); None otherwise."""
     if isinstance(exc, ApiError):
-        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
+        return exc.status_code, error_body(exc.code, exc.message, exc.details)
     if isinstance(exc, RenderError):  # the engine's template_error, missing_variables, invalid_variables
-        return Response(error_body(exc.code, exc.message, exc.details), status=422)
+        return 422, error_body(exc.code, exc.message, exc.details)
+    if isinstance(exc, drf.ValidationError):
+        details = _validation_details(exc.detail)
+        return 400, error_body("validation_error", _validation_message(details), details)
+    return None
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    known = known_error(exc)
+    if known is not None:
+        return Response(known[1], status=known[0])
     if isinstance(exc, Http404):
         exc = drf.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -69,11 +79,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
 
 def _drf_response(exc: drf.APIException) -> Response:
     code = next((code for cls, code in _DRF_CODES if isinstance(exc, cls)), "server_error")
-    if isinstance(exc, drf.ValidationError):
-        details = _validation_details(exc.detail)
-        body = error_body(code, _validation_message(details), details)
-    else:
-        body = error_body(code, str(exc.detail))
+    body = error_body(code, str(exc.detail))
     headers = {}
     if getattr(exc, "auth_header", None):
         headers["WWW-Authenticate"] = exc.auth_header

@@ -1,0 +1,308 @@
+"""The runtime path: resolve a template for a caller, collect variables, render (or reuse), log.
+
+Hot path: the template variants, the node map, pinned versions and profiles all come from the cache;
+a warm generation does one cache read per lookup, one render or one prompt-cache read, and one insert.
+"""
+
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from profiles.selectors import profile_variables
+from promptconfig.common import metrics
+from promptconfig.common.errors import Gone, NotFound, TemplateNotPublished, ValidationFailed
+from promptconfig.workspaces.models import Workspace
+from templates_app.models import Generation, PromptTemplate, TemplateLabel, TemplateVersion
+from templates_app.rendering import ENGINE, include_loader, version_cache_key
+from templates_app.selectors import template_resolve, template_variants
+
+Status = PromptTemplate.Status
+NODE_CACHE_TIMEOUT = 3600
+VERSION_CACHE_TIMEOUT = 24 * 3600
+
+
+def node_cache_key(workspace_id: int, node_name: str) -> str:
+    return f"nodes:{workspace_id}:{hashlib.sha1(node_name.encode()).hexdigest()}"
+
+
+def node_template_key(*, workspace: Workspace, node_name: str) -> str:
+    """The template key a node name maps to in this workspace (cached; "" cached for none)."""
+    cache_key = node_cache_key(workspace.pk, node_name)
+    key = cache.get(cache_key)
+    if key is None:
+        key = (
+            PromptTemplate.objects.filter(workspace=workspace, node_name=node_name, deleted_at__isnull=True)
+            .values_list("key", flat=True)
+            .first()
+        ) or ""
+        cache.set(cache_key, key, NODE_CACHE_TIMEOUT)
+    if not key:
+        raise NotFound(f"No template is bound to node '{node_name}'.")
+    return key
+
+
+def template_for_caller(
+    *, workspace: Workspace, template_id: str | None = None, node_name: str | None = None, language: str | None = None
+) -> PromptTemplate:
+    key = template_id or node_template_key(workspace=workspace, node_name=node_name or "")
+    return template_resolve(workspace=workspace, key=key, language=language)
+
+
+def _version_number(template: PromptTemplate, number: int) -> TemplateVersion:
+    """A pinned version; versions never change, so they cache for long."""
+    cache_key = f"versions:{template.pk}:{number}"
+    version = cache.get(cache_key)
+    if version is None:
+        version = TemplateVersion.objects.filter(template=template, number=number).first()
+        if version is None:
+            raise NotFound(f"Template '{template.key}' has no version {number}.")
+        cache.set(cache_key, version, VERSION_CACHE_TIMEOUT)
+    return version
+
+
+def version_for_caller(
+    template: PromptTemplate, *, version: int | None = None, label: str | None = None
+) -> TemplateVersion:
+    """The version a caller gets, by the lifecycle rules: archived is gone; draft and inactive
+    templates serve only an explicitly asked version or label."""
+    if template.status == Status.ARCHIVED:
+        raise Gone(f"Template '{template.key}' is archived.")
+    if version is not None:
+        return _version_number(template, version)
+    if label:
+        if label == TemplateLabel.LATEST:
+            return _version_number(template, template.latest_version_number)
+        pointed = next((item for item in template.labels.all() if item.name == label), None)
+        if pointed is None:
+            raise NotFound(f"Template '{template.key}' has no label '{label}'.")
+        return pointed.version
+    if template.status == Status.DRAFT or not template.is_active:
+        state = "a draft" if template.status == Status.DRAFT else "inactive"
+        raise TemplateNotPublished(
+            f"Template '{template.key}' is {state}: ask for a version or label explicitly to use it."
+        )
+    return template.served_version
+
+
+def base_variables(profile: Mapping[str, Any]) -> dict[str, Any]:
+    """What a caller gets before its context: the profile, and the defaults derived from it."""
+    return {**profile, "difficulty": profile["difficulty_level"], "content_type": "lesson"}
+
+
+def collect_variables(
+    *, profile: Mapping[str, Any], context: Mapping[str, Any], custom: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Profile < context < custom_variables. `difficulty` is context.difficulty, else the profile's level;
+    `content_type` defaults to "lesson"."""
+    return {**base_variables(profile), **context, **custom}
+
+
+@dataclass
+class Resolved:
+    """A version ready to render, with everything its includes bring."""
+
+    template: PromptTemplate
+    version: TemplateVersion
+    includes: dict[str, str] = field(default_factory=dict)
+    used: set[str] = field(default_factory=set)
+
+
+def resolve(template: PromptTemplate, version: TemplateVersion) -> Resolved:
+    used = set(version.used_variables) | set(version.variables)
+    includes: dict[str, str] = {}
+    if version.includes:
+        load = include_loader(workspace_id=template.workspace_id, language=template.language)
+        includes = ENGINE.resolve_includes(version.body, load)
+        for key in includes:
+            included = template_variants(workspace_id=template.workspace_id, key=key).get(template.language)
+            if included and included.served_version:
+                used |= set(included.served_version.used_variables)
+    return Resolved(template=template, version=version, includes=includes, used=used)
+
+
+def prompt_cache_key(workspace_id: int, version: TemplateVersion, applied: Mapping[str, Any], includes: Mapping) -> str:
+    material = json.dumps([version.pk, applied, sorted(includes.items())], sort_keys=True, default=str)
+    return f"prompts:{workspace_id}:{hashlib.sha256(material.encode()).hexdigest()}"
+
+
+@dataclass
+class Generated:
+    record: Generation
+    deprecated: bool
+    variables_applied: dict[str, Any]
+
+
+def generate(
+    *,
+    workspace: Workspace,
+    user_id: str = "",
+    template_id: str | None = None,
+    node_name: str | None = None,
+    context: Mapping[str, Any] | None = None,
+    custom_variables: Mapping[str, Any] | None = None,
+    language: str | None = None,
+    version: int | None = None,
+    label: str | None = None,
+) -> Generated:
+    """Render one prompt for one caller. The record is returned unsaved: `generations_log` stores it."""
+    started = time.perf_counter()
+    context, custom_variables = context or {}, custom_variables or {}
+    template = template_for_caller(workspace=workspace, template_id=template_id, node_name=node_name, language=language)
+    resolved = resolve(template, version_for_caller(template, version=version, label=label))
+    variables = collect_variables(
+        profile=profile_variables(workspace_id=workspace.pk, user_id=user_id), context=context, custom=custom_variables
+    )
+    applied = {name: variables[name] for name in sorted(resolved.used) if name in variables}
+    cache_key = prompt_cache_key(workspace.pk, resolved.version, applied, resolved.includes)
+    now = timezone.now()
+    cached = cache.get(cache_key)
+    if cached is not None:
+        text, expires_at = cached
+        metrics.cache_hits_total.labels(cache_type="prompt").inc()
+    else:
+        metrics.cache_misses_total.labels(cache_type="prompt").inc()
+        text = ENGINE.render(
+            resolved.version.body,
+            applied,
+            includes=resolved.includes,
+            schema=resolved.version.variable_schema,
+            cache_key=version_cache_key(resolved.version),
+        )
+        expires_at = now + timedelta(seconds=settings.PROMPT_CACHE_TTL)
+        cache.set(cache_key, (text, expires_at), settings.PROMPT_CACHE_TTL)
+    elapsed = time.perf_counter() - started
+    metrics.prompt_generation_duration_seconds.labels(template_id=template.key).observe(elapsed)
+    metrics.prompts_generated_total.labels(template_id=template.key).inc()
+    record = Generation(
+        id=uuid.uuid4(),
+        workspace=workspace,
+        template=template,
+        version=resolved.version,
+        template_key=template.key,
+        language=template.language,
+        user_id=user_id,
+        context=dict(context),
+        variables=applied,
+        text=text,
+        cache_key=cache_key,
+        cache_hit=cached is not None,
+        latency_ms=round(elapsed * 1000, 3),
+        expires_at=expires_at,
+        created_at=now,
+    )
+    return Generated(record=record, deprecated=template.status == Status.DEPRECATED, variables_applied=applied)
+
+
+@transaction.atomic
+def generations_log(records: list[Generation]) -> None:
+    """Store generation records and count them on their templates (one UPDATE per template)."""
+    Generation.objects.bulk_create(records)
+    per_template: dict[int, int] = {}
+    for record in records:
+        per_template[record.template_id] = per_template.get(record.template_id, 0) + 1
+    for template_id, count in per_template.items():
+        PromptTemplate.objects.filter(pk=template_id).update(usage_count=F("usage_count") + count)
+
+
+@dataclass
+class PromptData:
+    template: PromptTemplate
+    version: TemplateVersion
+    includes: dict[str, str]
+    user_placeholders: dict[str, Any]
+    required_dynamic: list[str]
+    etag: str
+
+
+def prompt_data(
+    *,
+    workspace: Workspace,
+    user_id: str = "",
+    template_id: str | None = None,
+    node_name: str | None = None,
+    language: str | None = None,
+) -> PromptData:
+    """What a client needs to render locally: body, includes, the user's placeholders, what is left to supply."""
+    template = template_for_caller(workspace=workspace, template_id=template_id, node_name=node_name, language=language)
+    resolved = resolve(template, version_for_caller(template))
+    placeholders = base_variables(profile_variables(workspace_id=workspace.pk, user_id=user_id))
+    material = json.dumps(
+        [resolved.version.pk, sorted(resolved.includes.items()), placeholders], sort_keys=True, default=str
+    )
+    return PromptData(
+        template=template,
+        version=resolved.version,
+        includes=resolved.includes,
+        user_placeholders=placeholders,
+        required_dynamic=sorted(resolved.used - set(placeholders)),
+        etag='"' + hashlib.sha256(material.encode()).hexdigest()[:32] + '"',
+    )
+
+
+@transaction.atomic
+def generation_feedback(
+    *, generation: Generation, rating: int | None, effectiveness_score: float | None, feedback_metrics: dict[str, float]
+) -> Generation:
+    """Record feedback on a prompt and fold it into its template's rating and success stats.
+
+    Feedback may be sent again: the template's running means replace the old values instead of counting twice.
+    """
+    template = PromptTemplate.objects.select_for_update().get(pk=generation.template_id)
+    if rating is not None:
+        total = template.average_rating * template.rating_count
+        if generation.rating is None:
+            template.rating_count += 1
+        else:
+            total -= generation.rating
+        template.average_rating = round((total + rating) / template.rating_count, 4)
+        generation.rating = rating
+    if effectiveness_score is not None:
+        total = template.success_rate * template.feedback_count
+        if generation.effectiveness_score is None:
+            template.feedback_count += 1
+        else:
+            total -= generation.effectiveness_score
+        template.success_rate = round((total + effectiveness_score) / template.feedback_count, 4)
+        generation.effectiveness_score = effectiveness_score
+    generation.feedback_metrics = {**generation.feedback_metrics, **feedback_metrics}
+    generation.feedback_at = timezone.now()
+    generation.save(update_fields=["rating", "effectiveness_score", "feedback_metrics", "feedback_at"])
+    template.save(update_fields=["average_rating", "rating_count", "success_rate", "feedback_count"])
+    return generation
+
+
+def generations_purge(*, older_than: datetime, batch_size: int = 1000) -> int:
+    """Delete generation records created before `older_than`, in batches (short transactions)."""
+    deleted = 0
+    while True:
+        ids = list(Generation.objects.filter(created_at__lt=older_than).values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            return deleted
+        deleted += Generation.objects.filter(pk__in=ids).delete()[0]
+
+
+def generation_get(*, workspace: Workspace, prompt_id: str) -> Generation:
+    try:
+        uuid.UUID(str(prompt_id))
+    except ValueError:
+        raise NotFound("No such prompt.") from None
+    record = Generation.objects.filter(workspace=workspace, pk=prompt_id).select_related("version").first()
+    if record is None:
+        raise NotFound("No such prompt.")
+    return record
+
+
+def check_batch_size(requests: list, limit: int) -> None:
+    if len(requests) > limit:
+        raise ValidationFailed(f"At most {limit} requests per batch.", details={"requests": [f"At most {limit}."]})

@@ -1,0 +1,13 @@
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from templates_app.generation import generations_purge
+
+
+@shared_task
+def generations_purge_task() -> int:
+    """Delete generation records older than GENERATION_RETENTION_DAYS (idempotent: a rerun finds less)."""
+    return generations_purge(older_than=timezone.now() - timedelta(days=settings.GENERATION_RETENTION_DAYS))
