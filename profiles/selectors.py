@@ -7,6 +7,7 @@ from django.core.cache import cache
 from django.db.models import QuerySet
 
 from profiles.models import UserProfile
+from promptconfig.common import metrics
 from promptconfig.common.errors import NotFound
 from promptconfig.workspaces.models import Workspace
 
@@ -76,6 +77,9 @@ def profile_variables(*, workspace_id: int, user_id: str) -> dict[str, Any]:
         return default_variables()
     cache_key = variables_cache_key(workspace_id, user_id)
     variables = cache.get(cache_key)
+    (metrics.cache_hits_total if variables is not None else metrics.cache_misses_total).labels(
+        cache_type="profile"
+    ).inc()
     if variables is None:
         row = (
             UserProfile.objects.filter(workspace_id=workspace_id, user_id=user_id)

@@ -61,7 +61,7 @@ def template_for_caller(
 
 def _version_number(template: PromptTemplate, number: int) -> TemplateVersion:
     """A pinned version; versions never change, so they cache for long."""
-    cache_key = f"versions:{template.pk}:{number}"
+    cache_key = f"versions:{template.workspace_id}:{template.pk}:{number}"
     version = cache.get(cache_key)
     if version is None:
         version = TemplateVersion.objects.filter(template=template, number=number).first()

@@ -1,4 +1,5 @@
-"""The runtime API client services call: generate, batch, generate-prompt, prompt-data, prompts, feedback."""
+"""The runtime API client services call: generate, batch, generate-prompt, prompt-data, prompts, feedback;
+and cache control."""
 
 from django.conf import settings
 from django.db import transaction
@@ -10,9 +11,11 @@ from rest_framework.views import APIView
 
 from promptconfig.common.exceptions import known_error
 from promptconfig.workspaces.viewsets import WorkspaceScopedMixin
-from templates_app import generation
+from templates_app import caching, generation
 from templates_app.serializers import (
     BatchRequestSerializer,
+    CacheInvalidateSerializer,
+    CacheWarmupSerializer,
     FeedbackSerializer,
     GeneratePromptSerializer,
     GenerateRequestSerializer,
@@ -181,3 +184,27 @@ class FeedbackView(RuntimeView):
                 feedback_metrics=data["metrics"],
             )
         return Response(GenerationSerializer(record).data)
+
+
+class CacheStatsView(RuntimeView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request):
+        return Response(caching.cache_stats())
+
+
+class CacheInvalidateView(RuntimeView):
+    required_scope = "admin"
+
+    @extend_schema(request=CacheInvalidateSerializer, responses=OpenApiTypes.OBJECT)
+    def post(self, request):
+        pattern = self.valid(CacheInvalidateSerializer, request.data)["pattern"]
+        return Response({"invalidated": caching.cache_invalidate(workspace=self.workspace, pattern=pattern)})
+
+
+class CacheWarmupView(RuntimeView):
+    required_scope = "admin"
+
+    @extend_schema(request=CacheWarmupSerializer, responses=OpenApiTypes.OBJECT)
+    def post(self, request):
+        keys = self.valid(CacheWarmupSerializer, request.data).get("templates")
+        return Response({"warmed": caching.cache_warmup(workspace=self.workspace, keys=keys)})

@@ -4,6 +4,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet
 
+from promptconfig.common import metrics
 from promptconfig.common.errors import NotFound
 from promptconfig.workspaces.models import Workspace
 from templates_app.models import PromptTemplate, TemplateEvent, TemplateLabel, TemplateRelationship, TemplateVersion
@@ -36,6 +37,9 @@ def template_variants(*, workspace_id: int, key: str) -> dict[str, PromptTemplat
     """
     cache_key = variants_cache_key(workspace_id, key)
     variants = cache.get(cache_key)
+    (metrics.cache_hits_total if variants is not None else metrics.cache_misses_total).labels(
+        cache_type="template"
+    ).inc()
     if variants is None:
         variants = {
             template.language: template for template in template_queryset().filter(workspace_id=workspace_id, key=key)

@@ -325,3 +325,13 @@ class GenerationSerializer(serializers.ModelSerializer):
             "metrics": record.feedback_metrics,
             "at": record.feedback_at,
         }
+
+
+class CacheInvalidateSerializer(serializers.Serializer):
+    pattern = serializers.CharField(max_length=200)
+
+
+class CacheWarmupSerializer(serializers.Serializer):
+    templates = serializers.ListField(
+        child=serializers.CharField(max_length=100, validators=[SLUG_VALIDATOR]), required=False, max_length=1000
+    )

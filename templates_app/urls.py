@@ -15,5 +15,8 @@ urlpatterns = [
     re_path(r"^prompt-data/?$", runtime_views.PromptDataView.as_view(), name="prompt-data"),
     re_path(rf"^prompts/{PROMPT_ID}/feedback/?$", runtime_views.FeedbackView.as_view(), name="prompt-feedback"),
     re_path(rf"^prompts/{PROMPT_ID}/?$", runtime_views.PromptDetailView.as_view(), name="prompt-detail"),
+    re_path(r"^cache/stats/?$", runtime_views.CacheStatsView.as_view(), name="cache-stats"),
+    re_path(r"^cache/invalidate/?$", runtime_views.CacheInvalidateView.as_view(), name="cache-invalidate"),
+    re_path(r"^cache/warmup/?$", runtime_views.CacheWarmupView.as_view(), name="cache-warmup"),
     *router.urls,
 ]
