@@ -28,15 +28,9 @@ class ProfileViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
     def get_queryset(self):
         return profile_list(workspace=self.workspace)
 
-    @staticmethod
-    def _valid(serializer_class, data, **kwargs) -> dict:
-        serializer = serializer_class(data=data, **kwargs)
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
-
     @extend_schema(request=ProfileWriteSerializer, responses={201: ProfileSerializer})
     def create(self, request):
-        data = self._valid(ProfileWriteSerializer, request.data)
+        data = self.validated(ProfileWriteSerializer, request.data)
         profile = services.profile_create(workspace=self.workspace, **data)
         return Response(ProfileSerializer(profile).data, status=status.HTTP_201_CREATED)
 
@@ -52,7 +46,7 @@ class ProfileViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
         return self._update(request, user_id, partial=True)
 
     def _update(self, request, user_id: str, *, partial: bool) -> Response:
-        data = self._valid(ProfileWriteSerializer, request.data, partial=partial, context={"user_id": user_id})
+        data = self.validated(ProfileWriteSerializer, request.data, partial=partial, context={"user_id": user_id})
         with transaction.atomic():
             profile = profile_for_write(workspace=self.workspace, user_id=user_id)
             services.profile_update(profile=profile, **data)
@@ -67,7 +61,7 @@ class ProfileViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
     @extend_schema(request=SessionSerializer, responses=ProfileSerializer)
     @action(detail=True, methods=["post"])
     def sessions(self, request, user_id=None):
-        data = self._valid(SessionSerializer, request.data)
+        data = self.validated(SessionSerializer, request.data)
         profile = services.profile_record_session(workspace=self.workspace, user_id=user_id, **data)
         return Response(ProfileSerializer(profile).data)
 

@@ -94,7 +94,8 @@ class TemplateVersionInline(ReadOnlyInline):
 
     def get_queryset(self, request) -> QuerySet[TemplateVersion]:
         return (
-            super().get_queryset(request)
+            super()
+            .get_queryset(request)
             .select_related("template__served_version")
             .prefetch_related("labels")
             .order_by("-number")
@@ -146,7 +147,10 @@ class TemplateVersionInline(ReadOnlyInline):
             name, label, css = "publish", f"Publish v{version.number}", "pc-button pc-publish"
         return format_html(
             '<button type="submit" form="serve-form" name="{}" value="{}" class="{}">{}</button>',
-            name, version.number, css, label,
+            name,
+            version.number,
+            css,
+            label,
         )
 
 
@@ -179,7 +183,15 @@ class PromptTemplateAdmin(admin.ModelAdmin):
     form = PromptTemplateForm
     inlines = [TemplateVersionInline, TemplateEventInline]
     list_display = [
-        "key", "language", "name", "category", "status_display", "served", "latest", "active", "updated",
+        "key",
+        "language",
+        "name",
+        "category",
+        "status_display",
+        "served",
+        "latest",
+        "active",
+        "updated",
     ]
     list_display_links = ["key"]
     list_filter = ["category", "language", "status", "tags", "is_active", "workspace"]
@@ -197,25 +209,41 @@ class PromptTemplateAdmin(admin.ModelAdmin):
     save_fieldset = ("Save", {"fields": ["change_note", "publish_now"], "classes": ["pc-save-fieldset"]})
     add_fieldsets = [
         (None, {"fields": ["workspace", ("key", "language"), "name"]}),
-        content_fieldset, description_fieldset, save_fieldset,
+        content_fieldset,
+        description_fieldset,
+        save_fieldset,
     ]
     change_fieldsets = [
         (None, {"fields": [("workspace", "key", "language"), "name", ("status_display", "serving_summary")]}),
-        content_fieldset, description_fieldset, save_fieldset,
+        content_fieldset,
+        description_fieldset,
+        save_fieldset,
         (
             "Usage",
             {
                 "classes": ["collapse"],
                 "fields": [
-                    ("usage_count", "success_rate"), ("average_rating", "rating_count", "feedback_count"),
+                    ("usage_count", "success_rate"),
+                    ("average_rating", "rating_count", "feedback_count"),
                     ("created_by", "created_at", "updated_at"),
                 ],
             },
         ),
     ]
     change_readonly_fields = [
-        "workspace", "key", "language", "status_display", "serving_summary", "usage_count", "success_rate",
-        "average_rating", "rating_count", "feedback_count", "created_by", "created_at", "updated_at",
+        "workspace",
+        "key",
+        "language",
+        "status_display",
+        "serving_summary",
+        "usage_count",
+        "success_rate",
+        "average_rating",
+        "rating_count",
+        "feedback_count",
+        "created_by",
+        "created_at",
+        "updated_at",
     ]
 
     class Media:
@@ -259,7 +287,8 @@ class PromptTemplateAdmin(admin.ModelAdmin):
             return format_html("serves <strong>v{}</strong> (the latest)", template.served_version.number)
         return format_html(
             "serves <strong>v{}</strong>; the latest is <strong>v{}</strong> (not served)",
-            template.served_version.number, template.latest_version_number,
+            template.served_version.number,
+            template.latest_version_number,
         )
 
     # --- forms ---------------------------------------------------------------------------------
@@ -302,12 +331,18 @@ class PromptTemplateAdmin(admin.ModelAdmin):
         publisher = can_publish(request)
         publish = bool(data.get("publish_now")) and publisher
         content = {
-            "template": data["body"], "variables": data["variables"], "variable_schema": data["variable_schema"],
+            "template": data["body"],
+            "variables": data["variables"],
+            "variable_schema": data["variable_schema"],
             "model_config": data["model_config"],
         }
         described = {
-            "name": data["name"], "category": data["category"], "description": data["description"],
-            "metadata": data["metadata"], "priority": data["priority"], "node_name": data["node_name"],
+            "name": data["name"],
+            "category": data["category"],
+            "description": data["description"],
+            "metadata": data["metadata"],
+            "priority": data["priority"],
+            "node_name": data["node_name"],
             "is_active": data["is_active"],
         }
         try:
@@ -315,8 +350,13 @@ class PromptTemplateAdmin(admin.ModelAdmin):
                 template = PromptTemplate.objects.select_for_update().get(pk=obj.pk)  # not the form-mutated copy
                 latest_before = template.latest_version_number
                 template_update(
-                    template, actor=actor_for(request), publish=publish, change_note=data["change_note"],
-                    tags=data["tag_names"], **content, **described,
+                    template,
+                    actor=actor_for(request),
+                    publish=publish,
+                    change_note=data["change_note"],
+                    tags=data["tag_names"],
+                    **content,
+                    **described,
                 )
                 if template.latest_version_number > latest_before and not publish:
                     served = template.served_version.number if template.served_version else None
@@ -327,9 +367,15 @@ class PromptTemplateAdmin(admin.ModelAdmin):
                     )
             else:
                 template = template_create(
-                    workspace=data["workspace"], actor=actor_for(request), key=data.get("key") or None,
-                    language=data.get("language") or None, tags=data["tag_names"], change_note=data["change_note"],
-                    status=Status.PUBLISHED if publish else Status.DRAFT, **content, **described,
+                    workspace=data["workspace"],
+                    actor=actor_for(request),
+                    key=data.get("key") or None,
+                    language=data.get("language") or None,
+                    tags=data["tag_names"],
+                    change_note=data["change_note"],
+                    status=Status.PUBLISHED if publish else Status.DRAFT,
+                    **content,
+                    **described,
                 )
         except (ApiError, RenderError) as error:
             raise ServiceRejected(error) from error
@@ -468,9 +514,12 @@ def free_fork_key(template: PromptTemplate) -> str:
     while True:
         suffix = "_fork" if number == 1 else f"_fork{number}"
         key = f"{template.key[: 100 - len(suffix)]}{suffix}"
-        if key not in taken and not PromptTemplate.objects.filter(
-            workspace_id=template.workspace_id, key=key, deleted_at__isnull=True
-        ).exists():
+        if (
+            key not in taken
+            and not PromptTemplate.objects.filter(
+                workspace_id=template.workspace_id, key=key, deleted_at__isnull=True
+            ).exists()
+        ):
             return key
         number += 1
 
@@ -494,8 +543,19 @@ class TemplateVersionAdmin(ReadOnlyAdmin):
     search_fields = ["template__key", "change_note", "created_by"]
     list_select_related = ["template"]
     fields = [
-        "template", "number", "body", "variables", "used_variables", "includes", "variable_schema", "model_config",
-        "metadata", "change_note", "created_by", "created_at", "first_published_at",
+        "template",
+        "number",
+        "body",
+        "variables",
+        "used_variables",
+        "includes",
+        "variable_schema",
+        "model_config",
+        "metadata",
+        "change_note",
+        "created_by",
+        "created_at",
+        "first_published_at",
     ]
 
     class Media:

@@ -115,7 +115,8 @@ def preview_view(model_admin: "PromptTemplateAdmin", request: HttpRequest, objec
         skeleton = {name: "" for name in version.all_variables} if version else {}
         form = PreviewForm(
             initial={"version": version.number if version else None, "variables": skeleton},
-            versions=versions, served_number=served_number,
+            versions=versions,
+            served_number=served_number,
         )
 
     context = {
@@ -145,8 +146,12 @@ def compare_view(model_admin: "PromptTemplateAdmin", request: HttpRequest, objec
         older, newer = by_number[form.cleaned_data["from"]], by_number[form.cleaned_data["to"]]
         only_changes = request.GET.get("context") == "1"
         table = difflib.HtmlDiff(tabsize=4).make_table(
-            older.body.splitlines(), newer.body.splitlines(), f"v{older.number}", f"v{newer.number}",
-            context=only_changes, numlines=3,
+            older.body.splitlines(),
+            newer.body.splitlines(),
+            f"v{older.number}",
+            f"v{newer.number}",
+            context=only_changes,
+            numlines=3,
         )
         # Plain spaces, so that long prompt lines wrap between words (the CSS keeps them with pre-wrap).
         table = table.replace("&nbsp;", " ")

@@ -75,7 +75,7 @@ class PromptTemplateForm(forms.ModelForm):
     body = BodyField(
         label="Body",
         widget=forms.Textarea(attrs={"rows": 16, "cols": 100, "class": "pc-code pc-body", "spellcheck": "false"}),
-        help_text="Jinja2: {{ variable }}, {% if %}…{% endif %}, {% include \"other_key\" %}.",
+        help_text='Jinja2: {{ variable }}, {% if %}…{% endif %}, {% include "other_key" %}.',
     )
     variables = forms.CharField(
         label="Declared variables",
@@ -89,22 +89,36 @@ class PromptTemplateForm(forms.ModelForm):
         label="Metadata", rows=4, empty_dict_blank=True, help_text="A JSON object, or blank for none."
     )
     tag_names = forms.CharField(
-        label="Tags", required=False, widget=forms.TextInput(attrs={"class": "vTextField"}),
+        label="Tags",
+        required=False,
+        widget=forms.TextInput(attrs={"class": "vTextField"}),
         help_text="Comma-separated tag names.",
     )
     change_note = forms.CharField(
-        label="Change note", required=False, widget=forms.TextInput(attrs={"class": "vTextField"}),
+        label="Change note",
+        required=False,
+        widget=forms.TextInput(attrs={"class": "vTextField"}),
         help_text="What this change does (kept with the new version).",
     )
     publish_now = forms.BooleanField(
-        label="Publish now", required=False, initial=True,
+        label="Publish now",
+        required=False,
+        initial=True,
         help_text="Serve the new version at once (moves the production label). Untick to save it as a candidate.",
     )
 
     class Meta:
         model = PromptTemplate
         fields = [
-            "workspace", "key", "language", "name", "category", "description", "priority", "node_name", "is_active",
+            "workspace",
+            "key",
+            "language",
+            "name",
+            "category",
+            "description",
+            "priority",
+            "node_name",
+            "is_active",
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 3, "cols": 80})}
 
@@ -133,7 +147,8 @@ class PromptTemplateForm(forms.ModelForm):
             publish.disabled = True
             publish.help_text = (
                 "You cannot publish: the new version is saved as a candidate and a publisher serves it."
-                if not adding else "You cannot publish: the template is created as a draft."
+                if not adding
+                else "You cannot publish: the template is created as a draft."
             )
 
     def latest_version(self) -> TemplateVersion | None:

@@ -250,6 +250,13 @@ def prompt_data(
     )
 
 
+def _replace_in_mean(mean: float, count: int, old: float | None, new: float) -> tuple[float, int]:
+    """A running mean with `new` added, or with `old` replaced by `new` when there was one."""
+    total = mean * count - (old or 0)
+    count += old is None
+    return round((total + new) / count, 4), count
+
+
 @transaction.atomic
 def generation_feedback(
     *, generation: Generation, rating: int | None, effectiveness_score: float | None, feedback_metrics: dict[str, float]
@@ -260,20 +267,14 @@ def generation_feedback(
     """
     template = PromptTemplate.objects.select_for_update().get(pk=generation.template_id)
     if rating is not None:
-        total = template.average_rating * template.rating_count
-        if generation.rating is None:
-            template.rating_count += 1
-        else:
-            total -= generation.rating
-        template.average_rating = round((total + rating) / template.rating_count, 4)
+        template.average_rating, template.rating_count = _replace_in_mean(
+            template.average_rating, template.rating_count, generation.rating, rating
+        )
         generation.rating = rating
     if effectiveness_score is not None:
-        total = template.success_rate * template.feedback_count
-        if generation.effectiveness_score is None:
-            template.feedback_count += 1
-        else:
-            total -= generation.effectiveness_score
-        template.success_rate = round((total + effectiveness_score) / template.feedback_count, 4)
+        template.success_rate, template.feedback_count = _replace_in_mean(
+            template.success_rate, template.feedback_count, generation.effectiveness_score, effectiveness_score
+        )
         generation.effectiveness_score = effectiveness_score
     generation.feedback_metrics = {**generation.feedback_metrics, **feedback_metrics}
     generation.feedback_at = timezone.now()

@@ -60,12 +60,6 @@ PROMPT_DATA = inline_serializer(
 class RuntimeView(WorkspaceScopedMixin, APIView):
     required_scope = "read"  # the contract lets read keys make runtime calls
 
-    @staticmethod
-    def valid(serializer_class, data) -> dict:
-        serializer = serializer_class(data=data)
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
-
 
 def generate_body(generated: generation.Generated) -> dict:
     record = generated.record
@@ -93,7 +87,9 @@ def deprecation_headers(deprecated: bool) -> dict[str, str]:
 class GenerateView(RuntimeView):
     @extend_schema(request=GenerateRequestSerializer, responses=GENERATED)
     def post(self, request):
-        generated = generation.generate(workspace=self.workspace, **self.valid(GenerateRequestSerializer, request.data))
+        generated = generation.generate(
+            workspace=self.workspace, **self.validated(GenerateRequestSerializer, request.data)
+        )
         generation.generations_log([generated.record])
         return Response(generate_body(generated), headers=deprecation_headers(generated.deprecated))
 
@@ -101,12 +97,14 @@ class GenerateView(RuntimeView):
 class BatchGenerateView(RuntimeView):
     @extend_schema(request=BatchRequestSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request):
-        items = self.valid(BatchRequestSerializer, request.data)["requests"]
+        items = self.validated(BatchRequestSerializer, request.data)["requests"]
         generation.check_batch_size(items, MAX_BATCH)
         results, records = [], []
         for item in items:
             try:
-                generated = generation.generate(workspace=self.workspace, **self.valid(GenerateRequestSerializer, item))
+                generated = generation.generate(
+                    workspace=self.workspace, **self.validated(GenerateRequestSerializer, item)
+                )
             except Exception as exc:  # one bad item answers for itself; unknown failures still raise
                 known = known_error(exc)
                 if known is None:
@@ -130,7 +128,7 @@ class BatchGenerateView(RuntimeView):
 class GeneratePromptView(RuntimeView):
     @extend_schema(request=GeneratePromptSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request):
-        data = self.valid(GeneratePromptSerializer, request.data)
+        data = self.validated(GeneratePromptSerializer, request.data)
         generated = generation.generate(workspace=self.workspace, **data)
         generation.generations_log([generated.record])
         record = generated.record
@@ -146,7 +144,9 @@ class GeneratePromptView(RuntimeView):
 class PromptDataView(RuntimeView):
     @extend_schema(request=PromptDataRequestSerializer, responses={200: PROMPT_DATA, 304: None})
     def post(self, request):
-        data = generation.prompt_data(workspace=self.workspace, **self.valid(PromptDataRequestSerializer, request.data))
+        data = generation.prompt_data(
+            workspace=self.workspace, **self.validated(PromptDataRequestSerializer, request.data)
+        )
         headers = {"ETag": data.etag, "Cache-Control": f"private, max-age={settings.PROMPT_DATA_TTL}"}
         if data.etag in {tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")}:
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
@@ -174,7 +174,7 @@ class PromptDetailView(RuntimeView):
 class FeedbackView(RuntimeView):
     @extend_schema(request=FeedbackSerializer, responses=GenerationSerializer)
     def post(self, request, prompt_id):
-        data = self.valid(FeedbackSerializer, request.data)
+        data = self.validated(FeedbackSerializer, request.data)
         with transaction.atomic():
             record = generation.generation_get(workspace=self.workspace, prompt_id=prompt_id)
             generation.generation_feedback(
@@ -197,7 +197,7 @@ class CacheInvalidateView(RuntimeView):
 
     @extend_schema(request=CacheInvalidateSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request):
-        pattern = self.valid(CacheInvalidateSerializer, request.data)["pattern"]
+        pattern = self.validated(CacheInvalidateSerializer, request.data)["pattern"]
         return Response({"invalidated": caching.cache_invalidate(workspace=self.workspace, pattern=pattern)})
 
 
@@ -206,5 +206,5 @@ class CacheWarmupView(RuntimeView):
 
     @extend_schema(request=CacheWarmupSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request):
-        keys = self.valid(CacheWarmupSerializer, request.data).get("templates")
+        keys = self.validated(CacheWarmupSerializer, request.data).get("templates")
         return Response({"warmed": caching.cache_warmup(workspace=self.workspace, keys=keys)})

@@ -63,16 +63,10 @@ class TemplateViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
     def _fresh(self, template: PromptTemplate) -> dict:
         return TemplateSerializer(template_list(workspace=self.workspace).get(pk=template.pk)).data
 
-    @staticmethod
-    def _valid(serializer_class, data, **kwargs) -> dict:
-        serializer = serializer_class(data=data, **kwargs)
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
-
     # --- CRUD ----------------------------------------------------------------------------------
     @extend_schema(request=TemplateWriteSerializer, responses={201: TemplateSerializer})
     def create(self, request):
-        data = self._valid(TemplateWriteSerializer, request.data)
+        data = self.validated(TemplateWriteSerializer, request.data)
         template = services.template_create(workspace=self.workspace, actor=self.actor, **data)
         return Response(self._fresh(template), status=status.HTTP_201_CREATED)
 
@@ -91,7 +85,7 @@ class TemplateViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
     def _update(self, request, key: str, *, partial: bool) -> Response:
         with transaction.atomic():
             template = self._for_write(key)
-            data = self._valid(TemplateWriteSerializer, request.data, instance=template, partial=partial)
+            data = self.validated(TemplateWriteSerializer, request.data, instance=template, partial=partial)
             services.template_update(template, actor=self.actor, **data)
         return Response(self._fresh(template))
 
@@ -138,7 +132,7 @@ class TemplateViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
     )
     @action(detail=True, methods=["get"], url_path="versions/compare")
     def compare(self, request, key=None):
-        numbers = self._valid(CompareQuerySerializer, request.query_params)
+        numbers = self.validated(CompareQuerySerializer, request.query_params)
         template = self._read(key)
         older, newer = (version_get(template=template, number=numbers[end]) for end in ("from", "to"))
         return Response(version_compare(older, newer))
@@ -151,7 +145,7 @@ class TemplateViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
             if request.method == "DELETE":
                 services.label_delete(template=template, name=label, actor=self.actor)
                 return Response(status=status.HTTP_204_NO_CONTENT)
-            number = self._valid(LabelSerializer, request.data)["version"]
+            number = self.validated(LabelSerializer, request.data)["version"]
             services.label_set(template=template, name=label, number=number, actor=self.actor)
         return Response(self._fresh(template))
 
@@ -165,7 +159,7 @@ class TemplateViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
     @extend_schema(parameters=[LANGUAGE_PARAM], request=LifecycleSerializer, responses=TemplateSerializer)
     @action(detail=True, methods=["put"])
     def lifecycle(self, request, key=None):
-        data = self._valid(LifecycleSerializer, request.data)
+        data = self.validated(LifecycleSerializer, request.data)
         with transaction.atomic():
             template = self._for_write(key)
             services.template_set_lifecycle(template=template, actor=self.actor, **data)
@@ -174,7 +168,7 @@ class TemplateViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
     @extend_schema(parameters=[LANGUAGE_PARAM], request=ForkSerializer, responses={201: TemplateSerializer})
     @action(detail=True, methods=["post"])
     def fork(self, request, key=None):
-        data = self._valid(ForkSerializer, request.data)
+        data = self.validated(ForkSerializer, request.data)
         with transaction.atomic():
             fork = services.template_fork(template=self._for_write(key), actor=self.actor, **data)
         return Response(self._fresh(fork), status=status.HTTP_201_CREATED)
@@ -183,7 +177,7 @@ class TemplateViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
     @action(detail=True, methods=["get", "post"])
     def relationships(self, request, key=None):
         if request.method == "POST":
-            data = self._valid(RelationshipCreateSerializer, request.data)
+            data = self.validated(RelationshipCreateSerializer, request.data)
             with transaction.atomic():
                 relationship = services.relationship_add(
                     template=self._for_write(key), target_key=data["target"], kind=data["kind"], actor=self.actor
@@ -207,7 +201,7 @@ class TemplateViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
     @action(detail=True, methods=["get"])
     def drift(self, request, key=None):
         template = self._read(key)
-        number = self._valid(DriftQuerySerializer, request.query_params).get("baseline")
+        number = self.validated(DriftQuerySerializer, request.query_params).get("baseline")
         baseline = version_get(template=template, number=number) if number else self._first_published(template)
         return Response({"template_id": template.key, "content": content_drift(baseline, template.served_version)})
 
@@ -221,7 +215,7 @@ class TemplateViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
     @extend_schema(request=SearchSerializer, responses=TemplateSerializer(many=True))
     @action(detail=False, methods=["post"])
     def search(self, request):
-        data = self._valid(SearchSerializer, request.data)
+        data = self.validated(SearchSerializer, request.data)
         filter_data = {
             name: ",".join(value) if isinstance(value, list) else value for name, value in data["filters"].items()
         }

@@ -20,6 +20,13 @@ class WorkspaceScopedMixin:
     def actor(self) -> str:
         return getattr(self.request.user, "actor", "")
 
+    @staticmethod
+    def validated(serializer_class, data, **kwargs) -> dict:
+        """Validate request data with a serializer; a failure is the contract's 400 validation_error."""
+        serializer = serializer_class(data=data, **kwargs)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
 
 class WorkspaceScopedViewSet(WorkspaceScopedMixin, viewsets.GenericViewSet):
     pass
