@@ -3,11 +3,13 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from promptconfig.common import health, views
+from templates_app.analytics_views import analytics_admin_page
 
 api_v1 = [
     path("", include("promptconfig.workspaces.urls")),
     path("", include("templates_app.urls")),
     path("", include("profiles.urls")),
+    path("", include("templates_app.analytics_urls")),
 ]
 
 urlpatterns = [
@@ -18,6 +20,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     # Anything else under /api/ is a JSON 404, also with DEBUG on (which bypasses handler404).
     re_path(r"^api/", views.api_not_found),
+    path("admin/analytics/", analytics_admin_page, name="admin-analytics"),
     path("admin/", admin.site.urls),
 ]
 

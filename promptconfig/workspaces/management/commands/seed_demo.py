@@ -6,7 +6,7 @@ from django.db import transaction
 
 from promptconfig.workspaces.models import ApiKey
 from promptconfig.workspaces.services import api_key_create, api_key_revoke, workspace_get_or_create
-from templates_app.demo import seed_templates
+from templates_app.demo import seed_generations, seed_profiles, seed_templates
 
 DEMO_WORKSPACE = "demo"
 DEMO_KEY_NAME = "seed_demo"
@@ -27,8 +27,12 @@ class Command(BaseCommand):
             api_key_revoke(api_key=stale)
         _, plaintext = api_key_create(workspace=workspace, name=DEMO_KEY_NAME, scope=ApiKey.Scope.ADMIN)
         created = seed_templates(workspace=workspace)
+        profiles = seed_profiles(workspace=workspace)
+        generations = seed_generations(workspace=workspace)
         password = self._reset_demo_admin()
         self.stdout.write(f"Demo workspace: {workspace.slug} ({created} seed templates created)")
+        self.stdout.write(f"Demo data:      {profiles} learner profiles, {generations} generations created")
+        self.stdout.write(f"Analytics:      {base_url}/admin/analytics/?workspace={workspace.slug}")
         self.stdout.write(f"Admin:          {base_url}/admin/  (login {DEMO_ADMIN} / {password})")
         self.stdout.write(f"API docs:       {base_url}/api/docs/")
         self.stdout.write(f"API key (admin scope), shown once:\n{plaintext}")
