@@ -37,10 +37,6 @@ from templates_app.analytics import (
 )
 from templates_app.models import Generation
 
-# django.contrib.admin is installed before this app, so its own admin/index.html wins the template lookup:
-# point the site at ours (it extends that one with a link to the analytics page) unless one is set already.
-admin.site.index_template = admin.site.index_template or "admin/analytics_index.html"
-
 
 # --- API response shapes (for the OpenAPI schema) ----------------------------------------------------
 class CacheSerializer(serializers.Serializer):
