@@ -25,7 +25,8 @@ wsgi_app = "promptconfig.wsgi:application"
 control_socket_disable = True
 
 # Must be in the environment before any worker imports prometheus_client.
-os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="promptconfig-prometheus-"))
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="promptconfig-prometheus-")
 
 
 def on_starting(server):

@@ -1,9 +1,14 @@
 """Load benchmark: the service under gunicorn (tests.perf.settings), driven by wrk from 127.0.0.1.
 
-Run from the repo root: `tests/perf/run [--duration 10] [--connections 8] [--workers 2] [--json out.json]`.
+Run from the repo root: `tests/perf/run [--duration 10] [--connections 8] [--workers 2] [--rows 200] [--json out.json]`.
 Needs PostgreSQL and Redis: DATABASE_URL (else a throwaway database on postgres://postgres@127.0.0.1:5432)
 and REDIS_URL (default redis://127.0.0.1:6379/12). Every scenario must answer 2xx; each is reported with its
-requests/s as a ratio of the `bare` scenario's (an authenticated DRF view that does nothing) of the same run.
+requests/s as a ratio of the `bare` scenario's (an authenticated DRF view that does nothing) of the same run,
+then checked against TARGETS (a report: a missed target still exits 0; errors under load exit non-zero).
+
+Each run has its own workspace and cache key prefix, so a reused DATABASE_URL or Redis database is no problem.
+Before measuring, the real API (write key) creates the template `bench_lesson` (node `bench_node`), the profile
+`bench_user`, and --rows more of each, so the figures also show the hot path does not grow with the tables.
 """
 
 import argparse
@@ -17,11 +22,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import psycopg
+import redis
 
 from tests.support.servers import ROOT, gunicorn_server
 
@@ -34,14 +41,57 @@ class Scenario:
     body: dict | None = None  # sent as JSON
 
 
-# One line a scenario. `bare` is the baseline the others are compared with.
+# One line a scenario. `bare` is the baseline the others are compared with. All use the read key (runtime calls
+# accept one). A generate body never changes, so after the check request every call is a warm prompt-cache hit
+# (plus its generation-log INSERT and usage_count UPDATE).
+LESSON = {"user_id": "bench_user", "context": {"topic": "volcanoes"}}
 SCENARIOS = [
     Scenario("bare", "GET", "/api/v1/perf/bare"),
     Scenario("health", "GET", "/health"),
+    Scenario("generate", "POST", "/api/v1/prompts/generate", {**LESSON, "template_id": "bench_lesson"}),
+    Scenario("generate_node", "POST", "/api/v1/prompts/generate", {**LESSON, "node_name": "bench_node"}),
+    Scenario("prompt_data", "POST", "/api/v1/prompt-data", {"user_id": "bench_user", "node_name": "bench_node"}),
 ]
+
+
+@dataclass(frozen=True)
+class Target:
+    scenario: str
+    metric: str  # "ratio" (requests/s over bare's, at least `limit`) or "p99" (ms, at most `limit`)
+    limit: float
+
+    def describe(self) -> str:
+        if self.metric == "ratio":
+            return f"{self.scenario} req/s >= {self.limit:.0%} of bare"
+        return f"{self.scenario} p99 <= {self.limit:g} ms"
+
+    def check(self, result: dict) -> tuple[float, bool]:
+        if self.metric == "ratio":
+            return result["ratio_to_bare"], result["ratio_to_bare"] >= self.limit
+        return result["p99_ms"], result["p99_ms"] <= self.limit
+
+
+# The latency targets are stated for 8 connections (the default) and 2 workers.
+TARGETS = [
+    Target("generate", "ratio", 0.60),
+    Target("prompt_data", "ratio", 0.80),
+    Target("generate", "p99", 15.0),
+    Target("prompt_data", "p99", 15.0),
+]
+TARGET_CONNECTIONS = 8
 
 ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 WARMUP_SECONDS = 2
+
+# The benchmark's data, created through the API. The body is about 300 characters with four variables:
+# topic (the request's context), difficulty and learning_style (the profile), content_type (the default).
+LESSON_BODY = (
+    "You are an expert educational content creator. Write a clear, engaging lesson about {{ topic }} for "
+    "{{ difficulty }} level students with a {{ learning_style }} learning preference. Introduce one idea at "
+    "a time and close with a short {{ content_type }} summary and three questions to check understanding."
+)
+LEARNING_STYLES = ("visual", "auditory", "kinesthetic", "reading")
+DIFFICULTIES = ("beginner", "intermediate", "advanced")
 
 
 def main() -> int:
@@ -50,28 +100,44 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=8, help="wrk connections (default 8)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument(
+        "--rows", type=int, default=200, help="extra templates and extra profiles created besides the benchmark's"
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
     args = parser.parse_args()
     # SIGTERM unwinds like Ctrl-C, so gunicorn is stopped and the database dropped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
-    with tempfile.TemporaryDirectory(prefix="promptconfig-perf-") as tmp, database() as database_url:
+    run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/12")
+    # A fresh database numbers its rows from 1 again: a shared cache prefix would serve the last run's entries.
+    cache_prefix = f"perf-{run_id}"
+    with (
+        tempfile.TemporaryDirectory(prefix="promptconfig-perf-") as tmp,
+        database() as database_url,
+        cache_dropped(redis_url, cache_prefix),
+    ):
         env = {
             "DJANGO_SETTINGS_MODULE": "tests.perf.settings",
             "DATABASE_URL": database_url,
-            "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/12"),
+            "REDIS_URL": redis_url,
+            "CACHE_KEY_PREFIX": cache_prefix,
             "DEBUG": "0",
             "SECRET_KEY": "perf-secret-key",
             "LOG_LEVEL": "WARNING",
         }
         manage(env, "migrate", "--noinput")
-        api_key = manage(env, "create_api_key", "--workspace", "perf", "--scope", "read").splitlines()[-1]
+        workspace = f"perf-{run_id}"
+        read_key = manage(env, "create_api_key", "--workspace", workspace, "--scope", "read").splitlines()[-1]
+        write_key = manage(env, "create_api_key", "--workspace", workspace, "--scope", "write").splitlines()[-1]
         log_path = Path(tmp, "gunicorn.log")
         try:
-            # Metrics samples go to our temp folder (gunicorn.conf.py would leave one of its own in /tmp).
-            server_env = {**env, "PROMETHEUS_MULTIPROC_DIR": os.path.join(tmp, "prometheus")}
+            # Metrics samples go to our temp folder. TMPDIR too: gunicorn.conf.py makes a folder with mkdtemp even
+            # when PROMETHEUS_MULTIPROC_DIR is set, which would be left in /tmp.
+            server_env = {**env, "PROMETHEUS_MULTIPROC_DIR": os.path.join(tmp, "prometheus"), "TMPDIR": tmp}
             with gunicorn_server(server_env, workers=args.workers, log_path=log_path) as base_url:
-                results = [measure(base_url, api_key, scenario, args, Path(tmp)) for scenario in SCENARIOS]
+                setup_data(base_url, write_key, args.rows)
+                results = [measure(base_url, read_key, scenario, args, Path(tmp)) for scenario in SCENARIOS]
         except KeyboardInterrupt:
             raise
         except BaseException:
@@ -83,10 +149,73 @@ def main() -> int:
     for result in results:
         result["ratio_to_bare"] = round(result["requests_per_s"] / baseline, 3)
     print_table(results, args)
+    targets = check_targets(results, args)
     if args.json:
-        config = {k: getattr(args, k) for k in ("duration", "connections", "threads", "workers")}
-        args.json.write_text(json.dumps({"config": config, "results": results}, indent=2) + "\n")
-    return 0
+        config = {k: getattr(args, k) for k in ("duration", "connections", "threads", "workers", "rows")}
+        args.json.write_text(json.dumps({"config": config, "results": results, "targets": targets}, indent=2) + "\n")
+    return 0  # a missed target is reported, not an error
+
+
+def setup_data(base_url: str, write_key: str, rows: int) -> None:
+    """The benchmark's template and profile, and `rows` more of each, created through the API."""
+    templates = [
+        {"key": "bench_lesson", "name": "Bench lesson", "node_name": "bench_node", "template": LESSON_BODY},
+        *(
+            {
+                "key": f"bench_extra_{i:04d}",
+                "name": f"Bench extra {i}",
+                "node_name": f"bench_node_{i:04d}",
+                "template": f"Variant {i}. " + LESSON_BODY,
+            }
+            for i in range(rows)
+        ),
+    ]
+    profiles = [
+        {"user_id": "bench_user", "learning_style": "visual", "difficulty_level": "beginner"},
+        *(
+            {
+                "user_id": f"bench_user_{i:04d}",
+                "learning_style": LEARNING_STYLES[i % len(LEARNING_STYLES)],
+                "difficulty_level": DIFFICULTIES[i % len(DIFFICULTIES)],
+            }
+            for i in range(rows)
+        ),
+    ]
+    headers = {"Authorization": f"Bearer {write_key}"}
+    started = time.perf_counter()
+    with httpx.Client(base_url=base_url, headers=headers, timeout=30) as client:
+
+        def create(item: tuple[str, dict]) -> None:
+            path, body = item
+            response = client.post(path, json=body)
+            if response.status_code != 201:
+                raise RuntimeError(f"POST {path} {body}: {response.status_code} {response.text}")
+
+        work = [("/api/v1/templates", body) for body in templates] + [("/api/v1/profiles", body) for body in profiles]
+        create(work[0])  # the benchmark's own rows first: a failure there is the clearest message
+        create(work[len(templates)])
+        rest = work[1 : len(templates)] + work[len(templates) + 1 :]
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(create, rest))
+    print(
+        f"setup: {len(templates)} templates, {len(profiles)} profiles in {time.perf_counter() - started:.1f}s",
+        file=sys.stderr,
+    )
+
+
+@contextlib.contextmanager
+def cache_dropped(redis_url: str, prefix: str) -> Iterator[None]:
+    """On the way out, delete the run's cache entries (everything under its key prefix)."""
+    try:
+        yield
+    finally:
+        try:
+            client = redis.Redis.from_url(redis_url, socket_timeout=5)
+            keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+            for start in range(0, len(keys), 1000):
+                client.delete(*keys[start : start + 1000])
+        except redis.RedisError as exc:
+            print(f"could not drop the cache entries under {prefix!r}: {exc}", file=sys.stderr)
 
 
 @contextlib.contextmanager
@@ -142,6 +271,11 @@ def measure(base_url: str, api_key: str, scenario: Scenario, args, tmp: Path) ->
     result = {"name": scenario.name, "method": scenario.method, "path": scenario.path, **parse_wrk(output)}
     if result["non_2xx"] or result["socket_errors"] or not result["requests"]:
         sys.exit(f"{scenario.name}: errors under load:\n{output}")
+    # A generate scenario measures the warm path: its answers must have come from the prompt cache.
+    response = httpx.request(scenario.method, url, headers=headers, content=body, timeout=10)
+    answer = response.json() if response.headers.get("content-type", "").startswith("application/json") else None
+    if isinstance(answer, dict) and "cache_hit" in answer and answer["cache_hit"] is not True:
+        sys.exit(f"{scenario.name}: not a prompt-cache hit after the run: {response.text}")
     return result
 
 
@@ -185,12 +319,25 @@ def print_table(results: list[dict], args) -> None:
         f"\n{args.duration}s per scenario, {args.connections} connections, {args.threads} wrk threads, "
         f"{args.workers} gunicorn workers"
     )
-    print(f"{'scenario':<12} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'vs bare':>8}")
+    print(f"{'scenario':<14} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'vs bare':>8}")
     for r in results:
         print(
-            f"{r['name']:<12} {r['requests_per_s']:>10.1f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} "
+            f"{r['name']:<14} {r['requests_per_s']:>10.1f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} "
             f"{r['non_2xx']:>8} {r['ratio_to_bare']:>8.2f}"
         )
+
+
+def check_targets(results: list[dict], args) -> list[dict]:
+    by_name = {r["name"]: r for r in results}
+    checked = []
+    note = "" if args.connections == TARGET_CONNECTIONS else f" (targets are set at {TARGET_CONNECTIONS} connections)"
+    print(f"\ntargets{note}")
+    for target in TARGETS:
+        value, passed = target.check(by_name[target.scenario])
+        unit = "x bare" if target.metric == "ratio" else "ms"
+        print(f"  {'PASS' if passed else 'FAIL'}  {target.describe():<36} measured {value:.2f} {unit}")
+        checked.append({"target": target.describe(), "value": value, "passed": passed})
+    return checked
 
 
 if __name__ == "__main__":
