@@ -349,10 +349,17 @@ def test_render_refuses_cyclic_or_deep_includes(engine: Engine) -> None:
 def test_missing_variables_lists_every_missing_name(engine: Engine) -> None:
     with pytest.raises(MissingVariables) as error:
         engine.render(SEED, {"topic": "x"})
-    assert error.value.missing == ["additional_context", "difficulty", "learning_style"]
+    # additional_context is optional (behind `is defined`): a caller must not be told to supply it
+    assert error.value.missing == ["difficulty", "learning_style"]
     assert error.value.code == "missing_variables"
-    assert error.value.details == {"missing": ["additional_context", "difficulty", "learning_style"]}
+    assert error.value.details == {"missing": ["difficulty", "learning_style"]}
     assert "difficulty" in error.value.message
+
+
+def test_missing_variables_behind_a_condition_on_a_missing_one_are_listed(engine: Engine) -> None:
+    with pytest.raises(MissingVariables) as error:
+        engine.render("{% if mode %}{{ detail }}{% endif %}{{ x|default('') }}", {})
+    assert error.value.missing == ["detail", "mode"]
 
 
 def test_missing_variables_include_names_read_by_includes(engine: Engine) -> None:

@@ -3,6 +3,7 @@
 import hashlib
 import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager
@@ -75,6 +76,11 @@ class _LRU:
     def info(self) -> CacheInfo:
         with self._lock:
             return CacheInfo(self.hits, self.misses, self.maxsize, len(self._data))
+
+
+# Finding every missing variable re-renders with a placeholder for each found so far (error path only).
+MAX_MISSING_PROBES = 20
+MISSING_PLACEHOLDER = "?"
 
 
 class Engine:
@@ -183,18 +189,46 @@ class Engine:
                 schemas.validate(self._validators, variables, schema)
             compiled = self._lookup(source, cache_key)
             graph = self._include_graph(compiled, includes) if compiled.includes else None
-            guard = Guard(self.limits, {name: entry.template for name, entry in graph.items()} if graph else None)
-            token = CURRENT.set(guard)
             try:
-                return self._generate(compiled.template, variables)
+                return self._guarded_generate(compiled, graph, variables)
             except MissingName as exc:
-                raise _missing(compiled, graph, variables, exc.name) from None
-            finally:
-                CURRENT.reset(token)
+                raise self._missing(compiled, graph, variables, exc.name) from None
         except RenderError:
             raise
         except Exception as exc:
             raise convert(exc) from None
+
+    def _guarded_generate(
+        self, compiled: Compiled, graph: dict[str, Compiled] | None, variables: Mapping[str, Any]
+    ) -> str:
+        guard = Guard(self.limits, {name: entry.template for name, entry in graph.items()} if graph else None)
+        token = CURRENT.set(guard)
+        try:
+            return self._generate(compiled.template, variables)
+        finally:
+            CURRENT.reset(token)
+
+    def _missing(
+        self, compiled: Compiled, graph: dict[str, Compiled] | None, variables: Mapping[str, Any], first: str
+    ) -> MissingVariables:
+        """Every variable the render needs that was not supplied, found by rendering again with a placeholder
+        for each one found so far. A name behind `is defined` or `default` never fails, so it is not listed;
+        a name behind a condition on a missing one is (the placeholder is truthy). Bounded in renders and time."""
+        missing, probe = [first], dict(variables)
+        deadline = time.monotonic() + self.limits.time_budget_ms / 1000
+        while len(missing) <= MAX_MISSING_PROBES and time.monotonic() < deadline:
+            probe[missing[-1]] = MISSING_PLACEHOLDER
+            try:
+                self._guarded_generate(compiled, graph, probe)
+            except MissingName as exc:
+                if exc.name in probe:
+                    break
+                missing.append(exc.name)
+                continue
+            except Exception:  # the placeholder broke something else: report what is known
+                pass
+            break
+        return MissingVariables(sorted(missing))
 
     def _generate(self, template: Template, variables: Mapping[str, Any]) -> str:
         """Run the template chunk by chunk, refusing output beyond limits.max_output_bytes."""
@@ -396,20 +430,6 @@ def template_errors() -> Iterator[None]:
         raise TemplateError("The template is nested too deeply or is too complex to compile.") from None
     except Exception as exc:
         raise convert(exc) from None
-
-
-def _missing(
-    compiled: Compiled, graph: dict[str, Compiled] | None, variables: Mapping[str, Any], name: str
-) -> MissingVariables:
-    """Every variable the body and its includes read that was not supplied (the failing one at least)."""
-    names = set(compiled.variables)
-    if graph:
-        # An include also sees what its includers assign; those are not variables the caller must supply.
-        stores = set(compiled.stores).union(*(entry.stores for entry in graph.values()))
-        names.update(*((entry.variables - stores) for entry in graph.values()))
-    missing = {candidate for candidate in names if candidate not in variables}
-    missing.add(name)
-    return MissingVariables(sorted(missing))
 
 
 def syntax_error(exc: jinja_errors.TemplateSyntaxError) -> TemplateError:
