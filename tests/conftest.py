@@ -74,3 +74,13 @@ def make_client(db):
 @pytest.fixture
 def api_client(make_client, workspace) -> APIClient:
     return make_client(workspace, "admin")
+
+
+@pytest.fixture
+def writer(make_client, workspace) -> APIClient:
+    return make_client(workspace, "write")
+
+
+@pytest.fixture
+def reader(make_client, workspace) -> APIClient:
+    return make_client(workspace, "read")

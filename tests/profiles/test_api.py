@@ -7,6 +7,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from profiles.models import ATTRIBUTES_MAX_BYTES, UserProfile
+from tests.support.api import code_of
 
 P = "/api/v1/profiles"
 FULL = {
@@ -46,10 +47,6 @@ CHOICE_FIELDS = [
 ]
 
 
-def code_of(response) -> str:
-    return response.json()["error"]["code"]
-
-
 def url(user_id: str, suffix: str = "") -> str:
     return f"{P}/{quote(user_id, safe='@')}{suffix}"
 
@@ -64,16 +61,6 @@ def create(client, **fields) -> dict:
     response = client.post(P, {"user_id": "u1", **fields}, format="json")
     assert response.status_code == 201, response.content
     return response.json()
-
-
-@pytest.fixture
-def writer(make_client, workspace):
-    return make_client(workspace, "write")
-
-
-@pytest.fixture
-def reader(make_client, workspace):
-    return make_client(workspace, "read")
 
 
 @pytest.fixture

@@ -236,8 +236,15 @@ def test_an_author_adds_a_template_as_a_draft(client, author, workspace):
     response = client.post(
         reverse("admin:templates_app_prompttemplate_add"),
         {
-            "workspace": workspace.pk, "key": "quiz", "name": "Quiz", "body": "Ask about {{ topic }}.",
-            "variables": "tone", "tag_names": "edu, quiz", "priority": 0, "is_active": "on", "publish_now": "on",
+            "workspace": workspace.pk,
+            "key": "quiz",
+            "name": "Quiz",
+            "body": "Ask about {{ topic }}.",
+            "variables": "tone",
+            "tag_names": "edu, quiz",
+            "priority": 0,
+            "is_active": "on",
+            "publish_now": "on",
         },
     )
     assert response.status_code == 302, response.context and response.context["adminform"].form.errors
@@ -300,7 +307,8 @@ def test_preview_reports_missing_and_invalid_variables_and_compare_shows_the_cha
     invalid = admin_client.post(preview_url, {"version": 1, "variables": '{"topic": "ab", "learning_style": "x"}'})
     assert b'id="preview-error"' in invalid.content and b"too short" in invalid.content
     live = admin_client.post(
-        preview_url, {"version": 1, "variables": '{"topic": "lava", "learning_style": "visual"}'},
+        preview_url,
+        {"version": 1, "variables": '{"topic": "lava", "learning_style": "visual"}'},
         headers={"X-Preview-Live": "1"},
     )
     assert b'id="preview-output"' in live.content and b"<html" not in live.content and b"Explain lava" in live.content

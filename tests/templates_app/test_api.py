@@ -3,6 +3,7 @@
 import pytest
 
 from templates_app.models import PromptTemplate, TemplateEvent, TemplateVersion
+from tests.support.api import code_of
 
 T = "/api/v1/templates"
 VISUAL = (
@@ -11,25 +12,11 @@ VISUAL = (
 )
 
 
-def code_of(response) -> str:
-    return response.json()["error"]["code"]
-
-
 def create(client, **fields):
     body = {"key": "visual", "name": "Visual", "template": VISUAL, "category": "content_generation", **fields}
     response = client.post(T, body, format="json")
     assert response.status_code == 201, response.content
     return response.json()
-
-
-@pytest.fixture
-def writer(make_client, workspace):
-    return make_client(workspace, "write")
-
-
-@pytest.fixture
-def reader(make_client, workspace):
-    return make_client(workspace, "read")
 
 
 # --- create, read, list --------------------------------------------------------------------------

@@ -10,12 +10,9 @@ from profiles.services import profile_create
 from templates_app.models import Generation
 from templates_app.services import template_create
 from templates_app.tasks import generations_purge_task
+from tests.support.api import code_of
 
 GEN = "/api/v1/prompts/generate"
-
-
-def code_of(response) -> str:
-    return response.json()["error"]["code"]
 
 
 @pytest.fixture

@@ -5,13 +5,10 @@ import pytest
 from profiles.services import profile_create
 from templates_app.models import Generation, PromptTemplate
 from templates_app.services import template_create
+from tests.support.api import code_of
 
 GEN = "/api/v1/prompts/generate"
 BODY = "Teach {{ topic }} at {{ difficulty }} level to a {{ learning_style }} learner ({{ content_type }})."
-
-
-def code_of(response) -> str:
-    return response.json()["error"]["code"]
 
 
 @pytest.fixture

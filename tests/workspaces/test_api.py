@@ -5,12 +5,9 @@ from rest_framework.test import APIClient
 
 from promptconfig.workspaces.models import ApiKey
 from promptconfig.workspaces.services import api_key_revoke
+from tests.support.api import code_of
 
 KEYS = "/api/v1/api-keys"
-
-
-def code_of(response) -> str:
-    return response.json()["error"]["code"]
 
 
 def test_a_request_without_a_key_is_401(db):
@@ -81,9 +78,7 @@ def test_another_workspaces_keys_are_invisible(make_client):
     assert theirs.api_key.is_active
 
 
-def test_the_key_lookup_is_cached_and_use_is_recorded_at_most_once_a_minute(
-    make_client, django_assert_num_queries
-):
+def test_the_key_lookup_is_cached_and_use_is_recorded_at_most_once_a_minute(make_client, django_assert_num_queries):
     client = make_client(scope="admin")
     with django_assert_num_queries(4):  # key lookup, last_used_at update, count, page
         client.get(KEYS)
