@@ -16,13 +16,13 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from profiles.selectors import profile_variables
 from promptconfig.common import metrics
 from promptconfig.common.errors import Gone, NotFound, TemplateNotPublished, ValidationFailed
 from promptconfig.workspaces.models import Workspace
+from templates_app.generation_log import generations_flush
 from templates_app.models import Generation, PromptTemplate, TemplateLabel, TemplateVersion
 from templates_app.rendering import ENGINE, include_loader, version_cache_key
 from templates_app.selectors import template_resolve, template_variants
@@ -30,6 +30,7 @@ from templates_app.selectors import template_resolve, template_variants
 Status = PromptTemplate.Status
 NODE_CACHE_TIMEOUT = 3600
 VERSION_CACHE_TIMEOUT = 24 * 3600
+FLUSH_ATTEMPTS = 6
 
 
 def node_cache_key(workspace_id: int, node_name: str) -> str:
@@ -155,7 +156,7 @@ def generate(
     version: int | None = None,
     label: str | None = None,
 ) -> Generated:
-    """Render one prompt for one caller. The record is returned unsaved: `generations_log` stores it."""
+    """Render one prompt for one caller. The record is returned unsaved: `generation_log.generations_log` stores it."""
     started = time.perf_counter()
     context, custom_variables = context or {}, custom_variables or {}
     template = template_for_caller(workspace=workspace, template_id=template_id, node_name=node_name, language=language)
@@ -202,17 +203,6 @@ def generate(
         created_at=now,
     )
     return Generated(record=record, deprecated=template.status == Status.DEPRECATED, variables_applied=applied)
-
-
-@transaction.atomic
-def generations_log(records: list[Generation]) -> None:
-    """Store generation records and count them on their templates (one UPDATE per template)."""
-    Generation.objects.bulk_create(records)
-    per_template: dict[int, int] = {}
-    for record in records:
-        per_template[record.template_id] = per_template.get(record.template_id, 0) + 1
-    for template_id, count in per_template.items():
-        PromptTemplate.objects.filter(pk=template_id).update(usage_count=F("usage_count") + count)
 
 
 @dataclass
@@ -294,11 +284,18 @@ def generations_purge(*, older_than: datetime, batch_size: int = 1000) -> int:
 
 
 def generation_get(*, workspace: Workspace, prompt_id: str) -> Generation:
+    """A stored prompt; one still in the log queue is flushed first (waiting briefly for another flusher)."""
     try:
         uuid.UUID(str(prompt_id))
     except ValueError:
         raise NotFound("No such prompt.") from None
-    record = Generation.objects.filter(workspace=workspace, pk=prompt_id).select_related("version").first()
+    records = Generation.objects.filter(workspace=workspace, pk=prompt_id).select_related("version")
+    for attempt in range(FLUSH_ATTEMPTS):
+        record = records.first()
+        if record is not None or not settings.GENERATION_LOG_QUEUE:
+            break
+        if not generations_flush() and attempt:
+            time.sleep(0.1)
     if record is None:
         raise NotFound("No such prompt.")
     return record

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from promptconfig.common.exceptions import known_error
 from promptconfig.workspaces.viewsets import WorkspaceScopedMixin
-from templates_app import caching, generation
+from templates_app import caching, generation, generation_log
 from templates_app.serializers import (
     BatchRequestSerializer,
     CacheInvalidateSerializer,
@@ -90,7 +90,7 @@ class GenerateView(RuntimeView):
         generated = generation.generate(
             workspace=self.workspace, **self.validated(GenerateRequestSerializer, request.data)
         )
-        generation.generations_log([generated.record])
+        generation_log.generations_log([generated.record])
         return Response(generate_body(generated), headers=deprecation_headers(generated.deprecated))
 
 
@@ -113,7 +113,7 @@ class BatchGenerateView(RuntimeView):
                 continue
             records.append(generated.record)
             results.append(generate_body(generated))
-        generation.generations_log(records)
+        generation_log.generations_log(records)
         hits = sum(record.cache_hit for record in records)
         return Response(
             {
@@ -130,7 +130,7 @@ class GeneratePromptView(RuntimeView):
     def post(self, request):
         data = self.validated(GeneratePromptSerializer, request.data)
         generated = generation.generate(workspace=self.workspace, **data)
-        generation.generations_log([generated.record])
+        generation_log.generations_log([generated.record])
         record = generated.record
         body = {
             "prompt": record.text,

@@ -5,9 +5,16 @@ from django.conf import settings
 from django.utils import timezone
 
 from templates_app.generation import generations_purge
+from templates_app.generation_log import generations_flush
 
 
 @shared_task
 def generations_purge_task() -> int:
     """Delete generation records older than GENERATION_RETENTION_DAYS (idempotent: a rerun finds less)."""
     return generations_purge(older_than=timezone.now() - timedelta(days=settings.GENERATION_RETENTION_DAYS))
+
+
+@shared_task
+def generations_flush_task() -> int:
+    """Move queued generation records into the database (a no-op when another flush runs)."""
+    return generations_flush()

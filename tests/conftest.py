@@ -46,6 +46,13 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _direct_generation_log(settings):
+    """Tests read generation records right after making them; tests/templates_app/test_generation_log.py
+    covers the queue."""
+    settings.GENERATION_LOG_QUEUE = False
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     cache.clear()
     yield

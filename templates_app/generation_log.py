@@ -1,0 +1,116 @@
+"""Storing generation records without putting the database write on the request path.
+
+With GENERATION_LOG_QUEUE on (the default when Redis and a Celery broker are configured), a request
+only appends its records to a Redis list (one round trip); `generations_flush` moves them into the
+database in bulk, from a beat task every few seconds and on demand when a record is read. Nothing is
+lost on the way: if the queue cannot be written the records are stored directly, and the flusher
+reads without removing, commits, and only then trims, skipping records already stored, so a crash
+between the two neither loses nor double-counts a record.
+"""
+
+import json
+import logging
+import uuid
+from datetime import datetime
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import F
+
+from templates_app.models import Generation, PromptTemplate
+
+logger = logging.getLogger("promptconfig.generation_log")
+
+QUEUE_KEY = "generation-log:queue"
+LOCK_KEY = "generation-log:flush-lock"
+FIELDS = (
+    "workspace_id",
+    "template_id",
+    "version_id",
+    "template_key",
+    "language",
+    "user_id",
+    "context",
+    "variables",
+    "text",
+    "cache_key",
+    "cache_hit",
+    "ab_test_id",
+    "ab_variant",
+    "latency_ms",
+)
+
+
+def _redis():
+    from django_redis import get_redis_connection
+
+    return get_redis_connection("default")
+
+
+def _key(name: str) -> str:
+    return cache.make_key(name)  # carries the deployment's CACHE_KEY_PREFIX
+
+
+def _encode(record: Generation) -> str:
+    row = {name: getattr(record, name) for name in FIELDS}
+    row.update(id=str(record.id), created_at=record.created_at.isoformat(), expires_at=record.expires_at.isoformat())
+    return json.dumps(row, default=str)
+
+
+def _decode(raw: bytes) -> Generation:
+    row = json.loads(raw)
+    row["id"] = uuid.UUID(row["id"])
+    row["created_at"] = datetime.fromisoformat(row["created_at"])
+    row["expires_at"] = datetime.fromisoformat(row["expires_at"])
+    return Generation(**row)
+
+
+@transaction.atomic
+def _store(records: list[Generation], *, skip_stored: bool = False) -> None:
+    """Insert records and count them on their templates; with `skip_stored`, leave out records already
+    stored (the queue may hand over a batch twice)."""
+    fresh = records
+    if skip_stored:
+        stored = set(Generation.objects.filter(pk__in=[record.pk for record in records]).values_list("pk", flat=True))
+        fresh = [record for record in records if record.pk not in stored]
+    Generation.objects.bulk_create(fresh)
+    per_template: dict[int, int] = {}
+    for record in fresh:
+        per_template[record.template_id] = per_template.get(record.template_id, 0) + 1
+    for template_id, count in per_template.items():
+        PromptTemplate.objects.filter(pk=template_id).update(usage_count=F("usage_count") + count)
+
+
+def generations_log(records: list[Generation]) -> None:
+    if not records:
+        return
+    if settings.GENERATION_LOG_QUEUE:
+        try:
+            _redis().rpush(_key(QUEUE_KEY), *(_encode(record) for record in records))
+            return
+        except Exception as exc:  # Redis down or refusing: store now rather than lose the records
+            logger.warning("generation log queue unavailable, storing directly: %s", exc)
+    _store(records)
+
+
+def generations_flush(*, batch_size: int = 500) -> int:
+    """Move queued records into the database; returns how many were taken off the queue."""
+    if not settings.GENERATION_LOG_QUEUE:
+        return 0
+    try:
+        redis = _redis()
+        if not redis.set(_key(LOCK_KEY), "1", nx=True, ex=60):
+            return 0  # another flusher is at it
+    except Exception as exc:
+        logger.warning("generation log queue unavailable: %s", exc)
+        return 0
+    moved = 0
+    try:
+        while raw := redis.lrange(_key(QUEUE_KEY), 0, batch_size - 1):
+            _store([_decode(item) for item in raw], skip_stored=True)
+            redis.ltrim(_key(QUEUE_KEY), len(raw), -1)
+            moved += len(raw)
+    finally:
+        redis.delete(_key(LOCK_KEY))
+    return moved

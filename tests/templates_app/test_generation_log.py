@@ -1,0 +1,77 @@
+"""The generation log through the Redis queue: off the request path, and nothing lost or counted twice."""
+
+import pytest
+from django.test import override_settings
+
+from templates_app.generation_log import QUEUE_KEY, _decode, _key, _redis, _store, generations_flush
+from templates_app.models import Generation, PromptTemplate
+from templates_app.services import template_create
+from templates_app.tasks import generations_flush_task
+
+pytestmark = pytest.mark.redis
+GEN = "/api/v1/prompts/generate"
+
+
+@pytest.fixture
+def queued(settings, workspace):
+    settings.GENERATION_LOG_QUEUE = True
+    _redis().delete(_key(QUEUE_KEY))
+    template_create(workspace=workspace, actor="t", key="lesson", name="L", template="About {{ topic }}")
+    yield
+    _redis().delete(_key(QUEUE_KEY))
+
+
+def queue_length() -> int:
+    return _redis().llen(_key(QUEUE_KEY))
+
+
+def usage() -> int:
+    return PromptTemplate.objects.get(key="lesson").usage_count
+
+
+def test_a_generation_is_queued_and_reading_it_flushes_it(queued, reader):
+    prompt_id = reader.post(GEN, {"template_id": "lesson", "context": {"topic": "x"}}, format="json").json()[
+        "prompt_id"
+    ]
+    assert Generation.objects.count() == 0 and queue_length() == 1
+    response = reader.get(f"/api/v1/prompts/{prompt_id}")
+    assert response.status_code == 200 and response.json()["generated_prompt"] == "About x"
+    assert queue_length() == 0 and usage() == 1
+
+
+def test_feedback_on_a_queued_prompt_works(queued, reader):
+    prompt_id = reader.post(GEN, {"template_id": "lesson", "context": {"topic": "x"}}, format="json").json()[
+        "prompt_id"
+    ]
+    response = reader.post(f"/api/v1/prompts/{prompt_id}/feedback", {"rating": 5}, format="json")
+    assert response.status_code == 200 and response.json()["feedback"]["rating"] == 5
+
+
+def test_the_beat_task_flushes_everything_in_batches(queued, reader):
+    requests = [{"template_id": "lesson", "context": {"topic": str(index)}} for index in range(7)]
+    reader.post(f"{GEN}/batch", {"requests": requests}, format="json")
+    assert queue_length() == 7
+    assert generations_flush(batch_size=3) == 7
+    assert Generation.objects.count() == 7 and usage() == 7 and queue_length() == 0
+    assert generations_flush_task.apply().get() == 0
+
+
+def test_a_crash_between_commit_and_trim_neither_loses_nor_double_counts(queued, reader):
+    reader.post(GEN, {"template_id": "lesson", "context": {"topic": "x"}}, format="json")
+    raw = _redis().lrange(_key(QUEUE_KEY), 0, -1)
+    _store([_decode(item) for item in raw])  # a flusher committed, then died before trimming the queue
+    assert generations_flush() == 1
+    assert Generation.objects.count() == 1 and usage() == 1
+
+
+def test_with_the_queue_unreachable_records_are_stored_directly(queued, reader, settings):
+    unreachable = {
+        "default": {
+            **settings.CACHES["default"],
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+    with override_settings(CACHES=unreachable):
+        response = reader.post(GEN, {"template_id": "lesson", "context": {"topic": "x"}}, format="json")
+        assert response.status_code == 200
+    assert Generation.objects.filter(pk=response.json()["prompt_id"]).exists()
