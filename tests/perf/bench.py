@@ -125,6 +125,9 @@ def main() -> int:
             "DEBUG": "0",
             "SECRET_KEY": "perf-secret-key",
             "LOG_LEVEL": "WARNING",
+            # As in production (Redis and a broker): generation records go through the queue. No worker
+            # runs here, so they stay queued until the run's keys are dropped.
+            "GENERATION_LOG_QUEUE": os.environ.get("GENERATION_LOG_QUEUE", "1"),
         }
         manage(env, "migrate", "--noinput")
         workspace = f"perf-{run_id}"
