@@ -3,11 +3,10 @@
 import hashlib
 from typing import Any
 
-from django.core.cache import cache
 from django.db.models import QuerySet
 
 from profiles.models import UserProfile
-from promptconfig.common import metrics
+from promptconfig.common.cache import read_through
 from promptconfig.common.errors import NotFound
 from promptconfig.workspaces.models import Workspace
 
@@ -75,17 +74,16 @@ def profile_variables(*, workspace_id: int, user_id: str) -> dict[str, Any]:
     """
     if not user_id:
         return default_variables()
-    cache_key = variables_cache_key(workspace_id, user_id)
-    variables = cache.get(cache_key)
-    (metrics.cache_hits_total if variables is not None else metrics.cache_misses_total).labels(
-        cache_type="profile"
-    ).inc()
-    if variables is None:
+
+    def load() -> dict[str, Any]:
         row = (
             UserProfile.objects.filter(workspace_id=workspace_id, user_id=user_id)
             .values(*VARIABLE_FIELDS, "attributes")
             .first()
         )
-        variables = _variables_of(row) if row is not None else default_variables()
-        cache.set(cache_key, variables, VARIABLES_CACHE_TIMEOUT)
+        return _variables_of(row) if row is not None else default_variables()
+
+    variables = read_through(
+        variables_cache_key(workspace_id, user_id), load, timeout=VARIABLES_CACHE_TIMEOUT, cache_type="profile"
+    )
     return variables

@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Value
@@ -10,6 +9,7 @@ from django.utils import timezone
 
 from profiles.models import UserProfile
 from profiles.selectors import variables_cache_key
+from promptconfig.common.cache import forget
 from promptconfig.common.errors import Conflict, NotFound, ValidationFailed
 from promptconfig.workspaces.models import Workspace
 
@@ -33,9 +33,7 @@ EDITABLE_FIELDS = frozenset(
 
 def profile_forget(*, workspace_id: int, user_id: str) -> None:
     """Drop the cached variables of a user, now and after commit (a reader may re-cache the old row)."""
-    cache_key = variables_cache_key(workspace_id, user_id)
-    cache.delete(cache_key)
-    transaction.on_commit(lambda: cache.delete(cache_key))
+    forget(variables_cache_key(workspace_id, user_id))
 
 
 def _check_names(fields: dict[str, Any]) -> None:

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from profiles.selectors import profile_variables
 from promptconfig.common import metrics
+from promptconfig.common.cache import read_through
 from promptconfig.common.errors import Gone, NotFound, TemplateNotPublished, ValidationFailed
 from promptconfig.workspaces.models import Workspace
 from templates_app.generation_log import generations_flush
@@ -39,15 +40,18 @@ def node_cache_key(workspace_id: int, node_name: str) -> str:
 
 def node_template_key(*, workspace: Workspace, node_name: str) -> str:
     """The template key a node name maps to in this workspace (cached; "" cached for none)."""
-    cache_key = node_cache_key(workspace.pk, node_name)
-    key = cache.get(cache_key)
-    if key is None:
-        key = (
-            PromptTemplate.objects.filter(workspace=workspace, node_name=node_name, deleted_at__isnull=True)
-            .values_list("key", flat=True)
-            .first()
-        ) or ""
-        cache.set(cache_key, key, NODE_CACHE_TIMEOUT)
+    key = read_through(
+        node_cache_key(workspace.pk, node_name),
+        lambda: (
+            (
+                PromptTemplate.objects.filter(workspace=workspace, node_name=node_name, deleted_at__isnull=True)
+                .values_list("key", flat=True)
+                .first()
+            )
+            or ""
+        ),
+        timeout=NODE_CACHE_TIMEOUT,
+    )
     if not key:
         raise NotFound(f"No template is bound to node '{node_name}'.")
     return key
@@ -62,13 +66,13 @@ def template_for_caller(
 
 def _version_number(template: PromptTemplate, number: int) -> TemplateVersion:
     """A pinned version; versions never change, so they cache for long."""
-    cache_key = f"versions:{template.workspace_id}:{template.pk}:{number}"
-    version = cache.get(cache_key)
+    version = read_through(
+        f"versions:{template.workspace_id}:{template.pk}:{number}",
+        lambda: TemplateVersion.objects.filter(template=template, number=number).first(),
+        timeout=VERSION_CACHE_TIMEOUT,
+    )
     if version is None:
-        version = TemplateVersion.objects.filter(template=template, number=number).first()
-        if version is None:
-            raise NotFound(f"Template '{template.key}' has no version {number}.")
-        cache.set(cache_key, version, VERSION_CACHE_TIMEOUT)
+        raise NotFound(f"Template '{template.key}' has no version {number}.")
     return version
 
 

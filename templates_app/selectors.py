@@ -1,10 +1,9 @@
 """Reads of templates, versions and their history."""
 
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from promptconfig.common import metrics
+from promptconfig.common.cache import read_through
 from promptconfig.common.errors import NotFound
 from promptconfig.workspaces.models import Workspace
 from templates_app.models import PromptTemplate, TemplateEvent, TemplateLabel, TemplateRelationship, TemplateVersion
@@ -35,17 +34,14 @@ def template_variants(*, workspace_id: int, key: str) -> dict[str, PromptTemplat
     One cache entry per key holds all its languages, so language fallback costs one lookup, and a
     key that does not exist is cached too (as {}); every change to the key drops the entry.
     """
-    cache_key = variants_cache_key(workspace_id, key)
-    variants = cache.get(cache_key)
-    (metrics.cache_hits_total if variants is not None else metrics.cache_misses_total).labels(
-        cache_type="template"
-    ).inc()
-    if variants is None:
-        variants = {
+    return read_through(
+        variants_cache_key(workspace_id, key),
+        lambda: {
             template.language: template for template in template_queryset().filter(workspace_id=workspace_id, key=key)
-        }
-        cache.set(cache_key, variants, VARIANTS_CACHE_TIMEOUT)
-    return variants
+        },
+        timeout=VARIANTS_CACHE_TIMEOUT,
+        cache_type="template",
+    )
 
 
 def language_candidates(requested: str | None, default: str) -> list[str]:

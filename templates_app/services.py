@@ -4,11 +4,11 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Value
 from django.utils import timezone
 
+from promptconfig.common.cache import forget
 from promptconfig.common.errors import Conflict, NotFound, ValidationFailed
 from promptconfig.workspaces.models import Workspace
 from templates_app.models import (
@@ -56,10 +56,10 @@ def _forget(template: PromptTemplate, *node_names: str) -> None:
     from templates_app.generation import node_cache_key
 
     names = {template.node_name, *node_names} - {""}
-    keys = [variants_cache_key(template.workspace_id, template.key)]
-    keys += [node_cache_key(template.workspace_id, name) for name in names]
-    cache.delete_many(keys)
-    transaction.on_commit(lambda: cache.delete_many(keys))
+    forget(
+        variants_cache_key(template.workspace_id, template.key),
+        *(node_cache_key(template.workspace_id, name) for name in names),
+    )
 
 
 def _refresh_search_vector(template: PromptTemplate) -> None:

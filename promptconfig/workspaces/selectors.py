@@ -1,6 +1,6 @@
-from django.core.cache import cache
 from django.db.models import QuerySet
 
+from promptconfig.common.cache import read_through
 from promptconfig.workspaces.models import ApiKey, Workspace
 from promptconfig.workspaces.services import API_KEY_CACHE_TIMEOUT, api_key_cache_key, hash_api_key
 
@@ -12,14 +12,12 @@ def api_key_for_plaintext(plaintext: str) -> ApiKey | None:
     Unknown keys are not cached: guessing must not fill the cache.
     """
     hashed_key = hash_api_key(plaintext)
-    cache_key = api_key_cache_key(hashed_key)
-    api_key = cache.get(cache_key)
-    if api_key is None:
-        api_key = ApiKey.objects.select_related("workspace__organization").filter(hashed_key=hashed_key).first()
-        if api_key is None:
-            return None
-        cache.set(cache_key, api_key, API_KEY_CACHE_TIMEOUT)
-    return api_key if api_key.is_active else None
+    api_key = read_through(
+        api_key_cache_key(hashed_key),
+        lambda: ApiKey.objects.select_related("workspace__organization").filter(hashed_key=hashed_key).first(),
+        timeout=API_KEY_CACHE_TIMEOUT,
+    )
+    return api_key if api_key is not None and api_key.is_active else None
 
 
 def api_key_list(*, workspace: Workspace) -> QuerySet[ApiKey]:

@@ -4,10 +4,10 @@ import hashlib
 import secrets
 import time
 
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from promptconfig.common.cache import forget
 from promptconfig.workspaces.models import ApiKey, Organization, Workspace
 
 KEY_PREFIX = "pc_"
@@ -27,9 +27,7 @@ def api_key_cache_key(hashed_key: str) -> str:
 
 
 def _forget_cached(api_key: ApiKey) -> None:
-    # Now, and again after commit: a request reading the old row before the commit may re-cache it.
-    cache.delete(api_key_cache_key(api_key.hashed_key))
-    transaction.on_commit(lambda: cache.delete(api_key_cache_key(api_key.hashed_key)))
+    forget(api_key_cache_key(api_key.hashed_key))
 
 
 def scope_allows(granted: str, required: str) -> bool:
