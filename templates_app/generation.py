@@ -26,7 +26,7 @@ from promptconfig.workspaces.models import Workspace
 from templates_app.generation_log import generations_flush
 from templates_app.models import Generation, PromptTemplate, TemplateLabel, TemplateVersion
 from templates_app.rendering import ENGINE, include_loader, version_cache_key
-from templates_app.selectors import template_resolve, template_variants
+from templates_app.selectors import template_resolve
 
 Status = PromptTemplate.Status
 NODE_CACHE_TIMEOUT = 3600
@@ -127,12 +127,11 @@ def resolve(template: PromptTemplate, version: TemplateVersion) -> Resolved:
     used = set(version.used_variables) | set(version.variables)
     includes: dict[str, str] = {}
     if version.includes:
-        load = include_loader(workspace_id=template.workspace_id, language=template.language)
+        loaded: dict[str, TemplateVersion] = {}
+        load = include_loader(workspace_id=template.workspace_id, language=template.language, loaded=loaded)
         includes = ENGINE.resolve_includes(version.body, load)
-        for key in includes:
-            included = template_variants(workspace_id=template.workspace_id, key=key).get(template.language)
-            if included and included.served_version:
-                used |= set(included.served_version.used_variables)
+        for included in loaded.values():
+            used |= set(included.used_variables)
     return Resolved(template=template, version=version, includes=includes, used=used)
 
 

@@ -17,10 +17,17 @@ ENGINE = Engine(
 )
 
 
-def include_loader(*, workspace_id: int, language: str, overrides: Mapping[str, str] | None = None):
+def include_loader(
+    *,
+    workspace_id: int,
+    language: str,
+    overrides: Mapping[str, str] | None = None,
+    loaded: dict[str, TemplateVersion] | None = None,
+):
     """`load(key)` for the engine: the served body of another template of the same workspace and language.
 
-    `overrides` stands in for bodies not saved yet (a template being saved includes itself through a cycle).
+    `overrides` stands in for bodies not saved yet (a template being saved includes itself through a cycle);
+    `loaded`, if given, receives the served version of every key loaded.
     """
     from templates_app.selectors import template_variants
 
@@ -28,7 +35,11 @@ def include_loader(*, workspace_id: int, language: str, overrides: Mapping[str, 
         if overrides and key in overrides:
             return overrides[key]
         variant = template_variants(workspace_id=workspace_id, key=key).get(language)
-        return variant.served_version.body if variant and variant.served_version else None
+        if not variant or not variant.served_version:
+            return None
+        if loaded is not None:
+            loaded[key] = variant.served_version
+        return variant.served_version.body
 
     return load
 
