@@ -21,7 +21,7 @@ from django.utils import timezone
 from profiles.selectors import profile_variables
 from promptconfig.common import metrics
 from promptconfig.common.cache import read_through
-from promptconfig.common.errors import Gone, NotFound, TemplateNotPublished, ValidationFailed
+from promptconfig.common.errors import Gone, NotFound, TemplateNotPublished
 from promptconfig.workspaces.models import Workspace
 from templates_app.generation_log import generations_flush
 from templates_app.models import Generation, PromptTemplate, TemplateLabel, TemplateVersion
@@ -302,8 +302,3 @@ def generation_get(*, workspace: Workspace, prompt_id: str) -> Generation:
     if record is None:
         raise NotFound("No such prompt.")
     return record
-
-
-def check_batch_size(requests: list, limit: int) -> None:
-    if len(requests) > limit:
-        raise ValidationFailed(f"At most {limit} requests per batch.", details={"requests": [f"At most {limit}."]})

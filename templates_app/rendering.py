@@ -6,7 +6,7 @@ from typing import Any
 from django.conf import settings
 
 from promptconfig_client.engine import Engine, Limits
-from templates_app.models import PromptTemplate, TemplateVersion
+from templates_app.models import TemplateVersion
 
 ENGINE = Engine(
     Limits(
@@ -44,11 +44,6 @@ def include_loader(
     return load
 
 
-def includes_for(*, template: PromptTemplate, body: str) -> dict[str, str]:
-    load = include_loader(workspace_id=template.workspace_id, language=template.language)
-    return ENGINE.resolve_includes(body, load)
-
-
 def version_cache_key(version: TemplateVersion) -> tuple:
     """The engine's compiled-template key: the version, and its body's hash so that a reused primary key
     (SQLite after a rollback) can never serve another body."""
@@ -57,7 +52,10 @@ def version_cache_key(version: TemplateVersion) -> tuple:
 
 def version_render(*, version: TemplateVersion, variables: Mapping[str, Any]) -> str:
     """Render one version with these variables; engine errors (RenderError) go to the caller."""
-    includes = includes_for(template=version.template, body=version.body) if version.includes else None
+    includes = None
+    if version.includes:
+        load = include_loader(workspace_id=version.template.workspace_id, language=version.template.language)
+        includes = ENGINE.resolve_includes(version.body, load)
     return ENGINE.render(
         version.body, variables, includes=includes, schema=version.variable_schema, cache_key=version_cache_key(version)
     )

@@ -23,8 +23,6 @@ from templates_app.serializers import (
     PromptDataRequestSerializer,
 )
 
-MAX_BATCH = 100
-
 GENERATED = inline_serializer(
     "Generated",
     {
@@ -98,7 +96,6 @@ class BatchGenerateView(RuntimeView):
     @extend_schema(request=BatchRequestSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request):
         items = self.validated(BatchRequestSerializer, request.data)["requests"]
-        generation.check_batch_size(items, MAX_BATCH)
         results, records = [], []
         for item in items:
             try:

@@ -264,8 +264,11 @@ class PromptDataRequestSerializer(serializers.Serializer):
         return attrs
 
 
+MAX_BATCH = 100
+
+
 class BatchRequestSerializer(serializers.Serializer):
-    requests = serializers.ListField(child=serializers.JSONField(), allow_empty=False)
+    requests = serializers.ListField(child=serializers.JSONField(), allow_empty=False, max_length=MAX_BATCH)
 
 
 class FeedbackSerializer(serializers.Serializer):
