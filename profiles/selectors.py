@@ -70,7 +70,7 @@ def profile_variables(*, workspace_id: int, user_id: str) -> dict[str, Any]:
 
     Served from the cache (`profiles:{workspace_id}:{sha1(user_id)}`): one cache round trip when warm,
     one database query when cold; unknown users are cached too. Every profile write drops the entry
-    (profiles.services.profile_forget). The dict returned is the caller's own: change it freely.
+    (profiles.services.profile_forget). The dict returned may be shared (process-local cache): copy it to change it.
     """
     if not user_id:
         return default_variables()

@@ -204,6 +204,11 @@ GENERATION_RETENTION_DAYS = env_int("GENERATION_RETENTION_DAYS", 30)
 # Generation records go through a Redis queue, flushed to the database by Celery beat every 5 s, instead
 # of a database write in each request. Needs Redis and a worker; on by default when both are configured.
 GENERATION_LOG_QUEUE = env_bool("GENERATION_LOG_QUEUE", default=bool(REDIS_URL and CELERY_BROKER_URL))
+# Each process keeps up to LOCAL_CACHE_ENTRIES cache entries in memory (0: none), checked against a
+# per-workspace epoch in Redis on every request and never older than LOCAL_CACHE_SECONDS
+# (promptconfig/common/cache.py).
+LOCAL_CACHE_ENTRIES = env_int("LOCAL_CACHE_ENTRIES", 2000)
+LOCAL_CACHE_SECONDS = env_int("LOCAL_CACHE_SECONDS", 30)
 # If set, GET /metrics requires "Authorization: Bearer <token>".
 METRICS_TOKEN = env_str("METRICS_TOKEN")
 

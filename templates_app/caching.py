@@ -11,6 +11,7 @@ import re
 from django.core.cache import cache
 from prometheus_client import REGISTRY, CollectorRegistry, multiprocess
 
+from promptconfig.common.cache import bump
 from promptconfig.common.errors import ValidationFailed
 from promptconfig.workspaces.models import Workspace
 from templates_app.models import PromptTemplate
@@ -74,6 +75,7 @@ def cache_invalidate(*, workspace: Workspace, pattern: str) -> int:
         )
     namespace, rest = match.group(1), (match.group(2) or ":*")[1:] or "*"
     namespaces = NAMESPACES if namespace == "*" else (namespace,)
+    bump(f"{namespace}:{workspace.pk}:")  # the processes' local copies go too (the scope is the workspace)
     return sum(_delete_pattern(f"{name}:{workspace.pk}:{rest}") for name in namespaces)
 
 
@@ -85,8 +87,10 @@ def cache_warmup(*, workspace: Workspace, keys: list[str] | None = None) -> int:
             .values_list("key", flat=True)
             .distinct()[:MAX_WARMUP]
         )
+    cache_keys = {key: variants_cache_key(workspace.pk, key) for key in keys}
+    cache.delete_many(cache_keys.values())
+    bump(*cache_keys.values())  # load from the database, not from this process's copies
     warmed = 0
-    for key in dict.fromkeys(keys):
-        cache.delete(variants_cache_key(workspace.pk, key))
+    for key in cache_keys:
         warmed += bool(template_variants(workspace_id=workspace.pk, key=key))
     return warmed

@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -170,12 +169,11 @@ def generate(
     applied = {name: variables[name] for name in sorted(resolved.used) if name in variables}
     cache_key = prompt_cache_key(workspace.pk, resolved.version, applied, resolved.includes)
     now = timezone.now()
-    cached = cache.get(cache_key)
-    if cached is not None:
-        text, expires_at = cached
-        metrics.cache_hits_total.labels(cache_type="prompt").inc()
-    else:
-        metrics.cache_misses_total.labels(cache_type="prompt").inc()
+    rendered = False
+
+    def render() -> tuple[str, datetime]:
+        nonlocal rendered
+        rendered = True
         text = ENGINE.render(
             resolved.version.body,
             applied,
@@ -183,8 +181,9 @@ def generate(
             schema=resolved.version.variable_schema,
             cache_key=version_cache_key(resolved.version),
         )
-        expires_at = now + timedelta(seconds=settings.PROMPT_CACHE_TTL)
-        cache.set(cache_key, (text, expires_at), settings.PROMPT_CACHE_TTL)
+        return text, now + timedelta(seconds=settings.PROMPT_CACHE_TTL)
+
+    text, expires_at = read_through(cache_key, render, timeout=settings.PROMPT_CACHE_TTL, cache_type="prompt")
     elapsed = time.perf_counter() - started
     metrics.prompt_generation_duration_seconds.labels(template_id=template.key).observe(elapsed)
     metrics.prompts_generated_total.labels(template_id=template.key).inc()
@@ -200,7 +199,7 @@ def generate(
         variables=applied,
         text=text,
         cache_key=cache_key,
-        cache_hit=cached is not None,
+        cache_hit=not rendered,
         latency_ms=round(elapsed * 1000, 3),
         expires_at=expires_at,
         created_at=now,

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from promptconfig.common.serializers import RequestSerializer
 from promptconfig.workspaces.models import SLUG_VALIDATOR
 from templates_app.models import Generation, PromptTemplate, TemplateEvent, TemplateRelationship, TemplateVersion
 
@@ -228,7 +229,7 @@ class DriftQuerySerializer(serializers.Serializer):
     baseline = serializers.IntegerField(min_value=1, required=False)
 
 
-class GenerateRequestSerializer(serializers.Serializer):
+class GenerateRequestSerializer(RequestSerializer):
     user_id = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     template_id = serializers.CharField(max_length=100, required=False, validators=[SLUG_VALIDATOR])
     node_name = serializers.CharField(max_length=100, required=False)
@@ -246,13 +247,13 @@ class GenerateRequestSerializer(serializers.Serializer):
         return attrs
 
 
-class GeneratePromptSerializer(serializers.Serializer):
+class GeneratePromptSerializer(RequestSerializer):
     user_id = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     node_name = serializers.CharField(max_length=100)
     context = ObjectField(required=False, default=dict)
 
 
-class PromptDataRequestSerializer(serializers.Serializer):
+class PromptDataRequestSerializer(RequestSerializer):
     user_id = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     template_id = serializers.CharField(max_length=100, required=False, validators=[SLUG_VALIDATOR])
     node_name = serializers.CharField(max_length=100, required=False)
@@ -267,7 +268,7 @@ class PromptDataRequestSerializer(serializers.Serializer):
 MAX_BATCH = 100
 
 
-class BatchRequestSerializer(serializers.Serializer):
+class BatchRequestSerializer(RequestSerializer):
     requests = serializers.ListField(child=serializers.JSONField(), allow_empty=False, max_length=MAX_BATCH)
 
 

@@ -1,30 +1,159 @@
-"""The two cache moves every app makes: read through the cache, and forget on change."""
+"""The two cache moves every app makes: read through the cache, and forget on change.
 
+Two levels. The shared cache (Redis) holds every entry; in front of it each process keeps its own
+small LRU of the entries it read, so a warm request costs one Redis round trip for all its lookups.
+A process-local entry is served only while its *epoch* still matches: every cache key has a scope
+(`<namespace>:<workspace id>:...` has the workspace id, any other key its namespace, such as `apikey`),
+every scope has an epoch token in the shared cache, and `forget` replaces the token of each scope it
+touches. A request reads the epochs it needs once, at its start, in one round trip (`request_epochs`,
+called by the API-key authentication); outside a request (Celery, commands), for a scope whose epoch
+could not be read (Redis down), and for the rest of a request after it changed a scope, the local level
+is bypassed. Local entries also expire after `LOCAL_CACHE_SECONDS` at most, which bounds staleness
+when Redis missed a change (an outage during a write) to what the shared cache itself allows.
+"""
+
+import threading
+import time
+import uuid
+from collections import OrderedDict
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
+from django.core.signals import request_finished, request_started
 from django.db import transaction
 
 from promptconfig.common import metrics
 
+_MISSING = object()
+# {scope: epoch token, or None when the local level must not be used}; None outside a request.
+_epochs: ContextVar[dict[str, str | None] | None] = ContextVar("cache_epochs", default=None)
+
+
+class LocalCache:
+    """A thread-safe LRU of (epoch, expiry, value) per key."""
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[str, tuple[str, float, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str, epoch: str | None = None) -> Any:
+        """The value stored under `key` with this epoch (any epoch if None) and not expired, else _MISSING."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or (epoch is not None and entry[0] != epoch) or entry[1] < time.monotonic():
+                return _MISSING
+            self._entries.move_to_end(key)
+            return entry[2]
+
+    def put(self, key: str, epoch: str, value: Any, timeout: float) -> None:
+        size = settings.LOCAL_CACHE_ENTRIES
+        if size <= 0:
+            return
+        expires = time.monotonic() + min(timeout, settings.LOCAL_CACHE_SECONDS)
+        with self._lock:
+            self._entries[key] = (epoch, expires, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+LOCAL = LocalCache()
+
+
+def scope_of(key: str) -> str:
+    namespace, _, rest = key.partition(":")
+    workspace_id = rest.partition(":")[0]
+    return workspace_id if workspace_id.isdigit() else namespace
+
+
+def _epoch_key(scope: str) -> str:
+    return f"epoch:{scope}"
+
+
+def request_epochs(*scopes: str) -> None:
+    """Read, in one round trip, the epochs of these scopes (see scope_of) for the current request."""
+    epochs = _epochs.get()
+    if epochs is None:
+        return
+    scopes = [scope for scope in dict.fromkeys(scopes) if scope not in epochs]
+    if not scopes:
+        return
+    found = cache.get_many([_epoch_key(scope) for scope in scopes])  # {} when Redis is down
+    for scope in scopes:
+        epoch = found.get(_epoch_key(scope))
+        if epoch is None:  # never set or lost (evicted, Redis restarted): start one; None if Redis is down
+            token = uuid.uuid4().hex
+            epoch = token if cache.add(_epoch_key(scope), token, None) else None
+        epochs[scope] = epoch
+
+
+def local_peek(key: str) -> Any:
+    """A local entry whatever its epoch (None if absent): a hint, such as which workspace a key belongs to."""
+    value = LOCAL.get(key)
+    return None if value is _MISSING else value
+
 
 def read_through(key: str, load: Callable[[], Any], *, timeout: int, cache_type: str | None = None) -> Any:
     """The cached value, else `load()` stored for `timeout` seconds. A load returning None is not stored
-    (store a sentinel such as "" or {} to cache "nothing there"). `cache_type` counts hits and misses."""
-    value = cache.get(key)
+    (store a sentinel such as "" or {} to cache "nothing there"). `cache_type` counts hits and misses.
+
+    A value may come from the process-local level: it is shared, so callers must not change it."""
+    epochs = _epochs.get()
+    epoch = None
+    if epochs is not None:
+        scope = scope_of(key)
+        request_epochs(scope)
+        epoch = epochs[scope]
+    value = _MISSING if epoch is None else LOCAL.get(key, epoch)
+    hit = value is not _MISSING
+    if not hit:
+        value = cache.get(key)
+        hit = value is not None
+        if not hit:
+            value = load()
+            if value is not None:
+                cache.set(key, value, timeout)
+        if value is not None and epoch is not None:
+            LOCAL.put(key, epoch, value, timeout)
     if cache_type:
-        (metrics.cache_hits_total if value is not None else metrics.cache_misses_total).labels(
-            cache_type=cache_type
-        ).inc()
-    if value is None:
-        value = load()
-        if value is not None:
-            cache.set(key, value, timeout)
+        (metrics.cache_hits_total if hit else metrics.cache_misses_total).labels(cache_type=cache_type).inc()
     return value
+
+
+def bump(*keys: str) -> None:
+    """Make the process-local entries of these keys' scopes stale everywhere (and for this request)."""
+    scopes = set(map(scope_of, keys))
+    cache.set_many({_epoch_key(scope): uuid.uuid4().hex for scope in scopes}, None)
+    epochs = _epochs.get()
+    if epochs is not None:
+        epochs.update(dict.fromkeys(scopes))
 
 
 def forget(*keys: str) -> None:
     """Drop cache entries now, and again after commit: a reader may re-cache the old rows in between."""
-    cache.delete_many(keys)
-    transaction.on_commit(lambda: cache.delete_many(keys))
+
+    def drop() -> None:
+        cache.delete_many(keys)
+        bump(*keys)
+
+    drop()
+    transaction.on_commit(drop)
+
+
+def _request_started(**kwargs) -> None:
+    _epochs.set({})
+
+
+def _request_finished(**kwargs) -> None:
+    _epochs.set(None)
+
+
+request_started.connect(_request_started, dispatch_uid="promptconfig.cache.request_started")
+request_finished.connect(_request_finished, dispatch_uid="promptconfig.cache.request_finished")

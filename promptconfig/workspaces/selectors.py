@@ -1,6 +1,6 @@
 from django.db.models import QuerySet
 
-from promptconfig.common.cache import read_through
+from promptconfig.common.cache import local_peek, read_through, request_epochs, scope_of
 from promptconfig.workspaces.models import ApiKey, Workspace
 from promptconfig.workspaces.services import API_KEY_CACHE_TIMEOUT, api_key_cache_key, hash_api_key
 
@@ -12,8 +12,12 @@ def api_key_for_plaintext(plaintext: str) -> ApiKey | None:
     Unknown keys are not cached: guessing must not fill the cache.
     """
     hashed_key = hash_api_key(plaintext)
+    cache_key = api_key_cache_key(hashed_key)
+    # The request's first cache read: fetch the epochs of the key and of its workspace in one round trip.
+    known = local_peek(cache_key)
+    request_epochs(scope_of(cache_key), *([str(known.workspace_id)] if known else []))
     api_key = read_through(
-        api_key_cache_key(hashed_key),
+        cache_key,
         lambda: ApiKey.objects.select_related("workspace__organization").filter(hashed_key=hashed_key).first(),
         timeout=API_KEY_CACHE_TIMEOUT,
     )

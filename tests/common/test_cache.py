@@ -1,0 +1,117 @@
+"""The two-level cache: process-local copies served only while their scope's epoch holds."""
+
+import contextlib
+import time
+
+import pytest
+from django.core.cache import cache
+
+from promptconfig.common import cache as two_level
+from promptconfig.common.cache import LOCAL, bump, forget, read_through, request_epochs, scope_of
+
+pytestmark = pytest.mark.redis
+
+
+@contextlib.contextmanager
+def request():
+    two_level._request_started()
+    try:
+        yield
+    finally:
+        two_level._request_finished()
+
+
+@pytest.fixture(autouse=True)
+def _empty_local():
+    LOCAL.clear()
+    yield
+    LOCAL.clear()
+
+
+def test_scopes():
+    assert scope_of("templates:12:lesson") == "12"
+    assert scope_of("prompts:7:abc") == "7"
+    assert scope_of("apikey:0123abcd") == "apikey"
+
+
+def test_inside_a_request_the_local_copy_is_served_without_the_shared_cache():
+    loads = []
+    with request():
+        assert read_through("templates:1:k", lambda: loads.append(1) or "v1", timeout=60) == "v1"
+    cache.set("templates:1:k", "changed behind our back", 60)  # no forget: the epoch stays
+    with request():
+        assert read_through("templates:1:k", lambda: "never", timeout=60) == "v1"
+    assert loads == [1]
+
+
+def test_outside_a_request_the_local_level_is_bypassed():
+    with request():
+        read_through("templates:1:k", lambda: "v1", timeout=60)
+    cache.set("templates:1:k", "v2", 60)
+    assert read_through("templates:1:k", lambda: "never", timeout=60) == "v2"
+
+
+def test_forget_makes_every_local_copy_of_the_scope_stale(db):
+    with request():
+        read_through("templates:1:k", lambda: "v1", timeout=60)
+        read_through("profiles:1:u", lambda: "p1", timeout=60)
+        read_through("templates:2:k", lambda: "other workspace", timeout=60)
+    forget("templates:1:k")  # as another process would, after a write
+    cache.set("profiles:1:u", "p2", 60)
+    cache.set("templates:2:k", "changed", 60)
+    with request():
+        assert read_through("templates:1:k", lambda: "v2", timeout=60) == "v2"
+        assert read_through("profiles:1:u", lambda: "never", timeout=60) == "p2"  # same scope: re-read
+        assert read_through("templates:2:k", lambda: "never", timeout=60) == "other workspace"  # untouched
+
+
+def test_a_write_inside_a_request_bypasses_the_local_level_for_the_rest_of_it():
+    with request():
+        read_through("templates:1:k", lambda: "v1", timeout=60)
+        cache.set("templates:1:k", "v2", 60)
+        bump("templates:1:k")
+        assert read_through("templates:1:k", lambda: "never", timeout=60) == "v2"
+
+
+def test_one_round_trip_reads_the_epochs_of_a_request():
+    with request():
+        request_epochs("apikey", "1", "2")
+        calls = []
+        original = cache.get_many
+        cache.get_many = lambda keys: calls.append(keys) or original(keys)
+        try:
+            request_epochs("1", "2")
+            read_through("templates:1:k", lambda: "v", timeout=60)
+        finally:
+            cache.get_many = original
+        assert calls == []
+
+
+def test_local_copies_expire(settings):
+    settings.LOCAL_CACHE_SECONDS = 0
+    with request():
+        read_through("templates:1:k", lambda: "v1", timeout=60)
+    cache.set("templates:1:k", "v2", 60)
+    time.sleep(0.01)
+    with request():
+        assert read_through("templates:1:k", lambda: "never", timeout=60) == "v2"
+
+
+def test_the_local_level_keeps_at_most_its_size(settings):
+    settings.LOCAL_CACHE_ENTRIES = 3
+    with request():
+        for i in range(5):
+            read_through(f"templates:1:k{i}", lambda i=i: i, timeout=60)
+    assert len(LOCAL._entries) == 3
+    assert list(LOCAL._entries) == ["templates:1:k2", "templates:1:k3", "templates:1:k4"]
+
+
+def test_a_lost_epoch_starts_a_new_one():
+    with request():
+        read_through("templates:1:k", lambda: "v1", timeout=60)
+    cache.clear()  # Redis restarted: epochs and entries gone
+    cache.set("templates:1:k", "v2", 60)
+    with request():  # the epoch is unknown: bypass, and a fresh token is started
+        assert read_through("templates:1:k", lambda: "never", timeout=60) == "v2"
+    with request():
+        assert read_through("templates:1:k", lambda: "never", timeout=60) == "v2"
