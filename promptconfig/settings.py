@@ -150,9 +150,14 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 2}
 CELERY_TIMEZONE = "UTC"
 # Periodic jobs; the domain apps add their entries here.
+# A/B tests: how often beat re-analyses every running test, and the fewest users with the primary
+# metric each variant needs before a winner may be declared.
+ABTEST_ANALYSIS_SECONDS = env_int("ABTEST_ANALYSIS_SECONDS", 300)
+ABTEST_MIN_SAMPLES = env_int("ABTEST_MIN_SAMPLES", 20)
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "purge-old-generations": {"task": "templates_app.tasks.generations_purge_task", "schedule": 3600.0},
     "flush-generation-log": {"task": "templates_app.tasks.generations_flush_task", "schedule": 5.0},
+    "analyze-ab-tests": {"task": "abtests.tasks.ab_tests_analyze_due_task", "schedule": float(ABTEST_ANALYSIS_SECONDS)},
 }
 
 # --- API ------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("promptconfig.workspaces.urls")),
     path("", include("templates_app.urls")),
     path("", include("profiles.urls")),
+    path("", include("abtests.urls")),
     path("", include("templates_app.analytics_urls")),
 ]
 

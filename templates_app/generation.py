@@ -17,19 +17,19 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from abtests.services import feedback_record, route
 from profiles.selectors import profile_variables
 from promptconfig.common import metrics
 from promptconfig.common.cache import read_through
-from promptconfig.common.errors import Gone, NotFound, TemplateNotPublished
+from promptconfig.common.errors import NotFound
 from promptconfig.workspaces.models import Workspace
 from templates_app.generation_log import generations_flush
-from templates_app.models import Generation, PromptTemplate, TemplateLabel, TemplateVersion
+from templates_app.models import Generation, PromptTemplate, TemplateVersion
 from templates_app.rendering import ENGINE, include_loader, version_cache_key
-from templates_app.selectors import template_resolve
+from templates_app.selectors import template_resolve, version_for_caller
 
 Status = PromptTemplate.Status
 NODE_CACHE_TIMEOUT = 3600
-VERSION_CACHE_TIMEOUT = 24 * 3600
 FLUSH_ATTEMPTS = 6
 
 
@@ -61,42 +61,6 @@ def template_for_caller(
 ) -> PromptTemplate:
     key = template_id or node_template_key(workspace=workspace, node_name=node_name or "")
     return template_resolve(workspace=workspace, key=key, language=language)
-
-
-def _version_number(template: PromptTemplate, number: int) -> TemplateVersion:
-    """A pinned version; versions never change, so they cache for long."""
-    version = read_through(
-        f"versions:{template.workspace_id}:{template.pk}:{number}",
-        lambda: TemplateVersion.objects.filter(template=template, number=number).first(),
-        timeout=VERSION_CACHE_TIMEOUT,
-    )
-    if version is None:
-        raise NotFound(f"Template '{template.key}' has no version {number}.")
-    return version
-
-
-def version_for_caller(
-    template: PromptTemplate, *, version: int | None = None, label: str | None = None
-) -> TemplateVersion:
-    """The version a caller gets, by the lifecycle rules: archived is gone; draft and inactive
-    templates serve only an explicitly asked version or label."""
-    if template.status == Status.ARCHIVED:
-        raise Gone(f"Template '{template.key}' is archived.")
-    if version is not None:
-        return _version_number(template, version)
-    if label:
-        if label == TemplateLabel.LATEST:
-            return _version_number(template, template.latest_version_number)
-        pointed = next((item for item in template.labels.all() if item.name == label), None)
-        if pointed is None:
-            raise NotFound(f"Template '{template.key}' has no label '{label}'.")
-        return pointed.version
-    if template.status == Status.DRAFT or not template.is_active:
-        state = "a draft" if template.status == Status.DRAFT else "inactive"
-        raise TemplateNotPublished(
-            f"Template '{template.key}' is {state}: ask for a version or label explicitly to use it."
-        )
-    return template.served_version
 
 
 def base_variables(profile: Mapping[str, Any]) -> dict[str, Any]:
@@ -162,7 +126,12 @@ def generate(
     started = time.perf_counter()
     context, custom_variables = context or {}, custom_variables or {}
     template = template_for_caller(workspace=workspace, template_id=template_id, node_name=node_name, language=language)
-    resolved = resolve(template, version_for_caller(template, version=version, label=label))
+    routed = route(template=template, user_id=user_id) if version is None and not label else None  # pins win
+    if routed:
+        template, chosen = routed.template, routed.version
+    else:
+        chosen = version_for_caller(template, version=version, label=label)
+    resolved = resolve(template, chosen)
     variables = collect_variables(
         profile=profile_variables(workspace_id=workspace.pk, user_id=user_id), context=context, custom=custom_variables
     )
@@ -200,6 +169,8 @@ def generate(
         text=text,
         cache_key=cache_key,
         cache_hit=not rendered,
+        ab_test_id=routed.test_id if routed else "",
+        ab_variant=routed.variant if routed else "",
         latency_ms=round(elapsed * 1000, 3),
         expires_at=expires_at,
         created_at=now,
@@ -215,6 +186,7 @@ class PromptData:
     user_placeholders: dict[str, Any]
     required_dynamic: list[str]
     etag: str
+    ab_test: dict | None = None
 
 
 def prompt_data(
@@ -227,10 +199,14 @@ def prompt_data(
 ) -> PromptData:
     """What a client needs to render locally: body, includes, the user's placeholders, what is left to supply."""
     template = template_for_caller(workspace=workspace, template_id=template_id, node_name=node_name, language=language)
-    resolved = resolve(template, version_for_caller(template))
+    routed = route(template=template, user_id=user_id)
+    if routed:
+        template = routed.template
+    resolved = resolve(template, routed.version if routed else version_for_caller(template))
     placeholders = base_variables(profile_variables(workspace_id=workspace.pk, user_id=user_id))
+    ab_test = {"test_id": routed.test_id, "variant": routed.variant} if routed else None
     material = json.dumps(
-        [resolved.version.pk, sorted(resolved.includes.items()), placeholders], sort_keys=True, default=str
+        [resolved.version.pk, sorted(resolved.includes.items()), placeholders, ab_test], sort_keys=True, default=str
     )
     return PromptData(
         template=template,
@@ -239,6 +215,7 @@ def prompt_data(
         user_placeholders=placeholders,
         required_dynamic=sorted(resolved.used - set(placeholders)),
         etag='"' + hashlib.sha256(material.encode()).hexdigest()[:32] + '"',
+        ab_test=ab_test,
     )
 
 
@@ -255,7 +232,8 @@ def generation_feedback(
 ) -> Generation:
     """Record feedback on a prompt and fold it into its template's rating and success stats.
 
-    Feedback may be sent again: the template's running means replace the old values instead of counting twice.
+    Feedback may be sent again: the template's running means (and the A/B metric events) replace the old
+    values instead of counting twice.
     """
     template = PromptTemplate.objects.select_for_update().get(pk=generation.template_id)
     if rating is not None:
@@ -272,6 +250,7 @@ def generation_feedback(
     generation.feedback_at = timezone.now()
     generation.save(update_fields=["rating", "effectiveness_score", "feedback_metrics", "feedback_at"])
     template.save(update_fields=["average_rating", "rating_count", "success_rate", "feedback_count"])
+    feedback_record(generation=generation)  # the prompt's A/B test, if any, gets the values as metric events
     return generation
 
 

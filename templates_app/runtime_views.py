@@ -51,12 +51,17 @@ PROMPT_DATA = inline_serializer(
         "required_dynamic_placeholders": serializers.ListField(child=serializers.CharField()),
         "includes": serializers.DictField(child=serializers.CharField()),
         "cache_ttl": serializers.IntegerField(),
+        "ab_test": serializers.DictField(allow_null=True),
     },
 )
 
 
 class RuntimeView(WorkspaceScopedMixin, APIView):
     required_scope = "read"  # the contract lets read keys make runtime calls
+
+
+def ab_test_of(record) -> dict | None:
+    return {"test_id": record.ab_test_id, "variant": record.ab_variant} if record.ab_test_id else None
 
 
 def generate_body(generated: generation.Generated) -> dict:
@@ -68,7 +73,7 @@ def generate_body(generated: generation.Generated) -> dict:
         "template_version": record.version.number,
         "language": record.language,
         "variables_applied": generated.variables_applied,
-        "ab_test": {"test_id": record.ab_test_id, "variant": record.ab_variant} if record.ab_test_id else None,
+        "ab_test": ab_test_of(record),
         "cache_key": record.cache_key,
         "cache_hit": record.cache_hit,
         "expires_at": record.expires_at,
@@ -134,6 +139,7 @@ class GeneratePromptView(RuntimeView):
             "prompt_id": str(record.id),
             "template_used": record.template_key,
             "template_version": record.version.number,
+            "ab_test": ab_test_of(record),
         }
         return Response(body, headers=deprecation_headers(generated.deprecated))
 
@@ -145,7 +151,7 @@ class PromptDataView(RuntimeView):
             workspace=self.workspace, **self.validated(PromptDataRequestSerializer, request.data)
         )
         headers = {"ETag": data.etag, "Cache-Control": f"private, max-age={settings.PROMPT_DATA_TTL}"}
-        if data.etag in {tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")}:
+        if data.etag in {tag.strip() for tag in request.META.get("HTTP_IF_NONE_MATCH", "").split(",")}:
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
         body = {
             "template": data.version.body,
@@ -157,6 +163,7 @@ class PromptDataView(RuntimeView):
             "required_dynamic_placeholders": data.required_dynamic,
             "includes": data.includes,
             "cache_ttl": settings.PROMPT_DATA_TTL,
+            "ab_test": data.ab_test,
         }
         return Response(body, headers=headers)
 

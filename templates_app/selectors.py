@@ -4,11 +4,13 @@ from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from promptconfig.common.cache import read_through
-from promptconfig.common.errors import NotFound
+from promptconfig.common.errors import Gone, NotFound, TemplateNotPublished
 from promptconfig.workspaces.models import Workspace
 from templates_app.models import PromptTemplate, TemplateEvent, TemplateLabel, TemplateRelationship, TemplateVersion
 
 VARIANTS_CACHE_TIMEOUT = 3600
+VERSION_CACHE_TIMEOUT = 24 * 3600
+Status = PromptTemplate.Status
 
 
 def template_queryset() -> QuerySet[PromptTemplate]:
@@ -60,6 +62,42 @@ def template_resolve(*, workspace: Workspace, key: str, language: str | None = N
         if candidate in variants:
             return variants[candidate]
     raise NotFound(f"No template '{key}'" + (f" in language '{language}'." if language else "."))
+
+
+def _version_number(template: PromptTemplate, number: int) -> TemplateVersion:
+    """A pinned version; versions never change, so they cache for long."""
+    version = read_through(
+        f"versions:{template.workspace_id}:{template.pk}:{number}",
+        lambda: TemplateVersion.objects.filter(template=template, number=number).first(),
+        timeout=VERSION_CACHE_TIMEOUT,
+    )
+    if version is None:
+        raise NotFound(f"Template '{template.key}' has no version {number}.")
+    return version
+
+
+def version_for_caller(
+    template: PromptTemplate, *, version: int | None = None, label: str | None = None
+) -> TemplateVersion:
+    """The version a caller gets, by the lifecycle rules: archived is gone; draft and inactive
+    templates serve only an explicitly asked version or label."""
+    if template.status == Status.ARCHIVED:
+        raise Gone(f"Template '{template.key}' is archived.")
+    if version is not None:
+        return _version_number(template, version)
+    if label:
+        if label == TemplateLabel.LATEST:
+            return _version_number(template, template.latest_version_number)
+        pointed = next((item for item in template.labels.all() if item.name == label), None)
+        if pointed is None:
+            raise NotFound(f"Template '{template.key}' has no label '{label}'.")
+        return pointed.version
+    if template.status == Status.DRAFT or not template.is_active:
+        state = "a draft" if template.status == Status.DRAFT else "inactive"
+        raise TemplateNotPublished(
+            f"Template '{template.key}' is {state}: ask for a version or label explicitly to use it."
+        )
+    return template.served_version
 
 
 def template_for_write(*, workspace: Workspace, key: str, language: str | None = None) -> PromptTemplate:
