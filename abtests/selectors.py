@@ -12,6 +12,7 @@ def ab_test_list(*, workspace: Workspace) -> QuerySet[ABTest]:
         ABTest.objects.filter(workspace=workspace)
         .select_related("template_a", "template_b", "version_a", "version_b")
         .annotate(participants=Count("assignments"))
+        .order_by("-created_at", "-pk")  # Meta.ordering does not apply to a grouped query
     )
 
 

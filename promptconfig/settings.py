@@ -139,6 +139,8 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
+# Deployments sharing one Redis keep their tasks apart with their own queue name.
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "celery")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -147,13 +149,18 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300)
 CELERY_BROKER_CONNECTION_TIMEOUT = env_float("CELERY_BROKER_CONNECTION_TIMEOUT", 2.0)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A message not acked within the visibility timeout is redelivered: keep it above the hard limit.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 2}
+# A worker looks for such messages every CELERY_UNACKED_RESTORE_SECONDS.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_TASK_TIME_LIMIT * 2,
+    "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_SECONDS", 10),
+    "unacked_restore_throttle": 1,
+}
 CELERY_TIMEZONE = "UTC"
-# Periodic jobs; the domain apps add their entries here.
 # A/B tests: how often beat re-analyses every running test, and the fewest users with the primary
 # metric each variant needs before a winner may be declared.
 ABTEST_ANALYSIS_SECONDS = env_int("ABTEST_ANALYSIS_SECONDS", 300)
 ABTEST_MIN_SAMPLES = env_int("ABTEST_MIN_SAMPLES", 20)
+# Periodic jobs; the domain apps add their entries here.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "purge-old-generations": {"task": "templates_app.tasks.generations_purge_task", "schedule": 3600.0},
     "flush-generation-log": {"task": "templates_app.tasks.generations_flush_task", "schedule": 5.0},
@@ -184,6 +191,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TemplateStatusEnum": "templates_app.models.PromptTemplate.Status",
         "ForkStatusEnum": ["draft", "published"],
+        "ABTestStatusEnum": "abtests.models.ABTest.Status",
+        "ABTestCreateStatusEnum": ["draft", "active"],
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

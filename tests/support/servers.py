@@ -73,3 +73,35 @@ def _wait_until_serving(base_url: str, process: subprocess.Popen, timeout: float
         except httpx.TransportError:
             time.sleep(0.2)
     raise RuntimeError(f"gunicorn did not answer at {base_url} within {timeout}s")
+
+
+@contextlib.contextmanager
+def celery_worker(env: dict[str, str], *, log_path: Path, beat: bool = False) -> Iterator[subprocess.Popen]:
+    """Start a real Celery worker (solo pool; with `beat`, the embedded beat scheduler) in a subprocess.
+
+    Give `env` its own CELERY_QUEUE so that no other test's messages reach it. Yields the process once the
+    worker says it is ready (it logs to `log_path`); stops it (SIGTERM, then SIGKILL) on the way out, unless
+    the test killed it already.
+    """
+    full_env = {**os.environ, "SECRET_KEY": "test-secret-key", "DEBUG": "0", **env}
+    command = [sys.executable, "-m", "celery", "-A", "promptconfig", "worker", "--pool=solo", "--loglevel=INFO"]
+    if beat:
+        command += ["--beat", "--schedule", str(log_path.with_suffix(".beat-schedule"))]
+    log = open(log_path, "wb")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(command, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while b"ready." not in Path(log_path).read_bytes():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the Celery worker did not start:\n{Path(log_path).read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        log.close()

@@ -278,7 +278,7 @@ def test_generate_prompt(client, lesson, alice):
         format="json",
     )
     body = response.json()
-    assert set(body) == {"prompt", "prompt_id", "template_used", "template_version"}
+    assert set(body) == {"prompt", "prompt_id", "template_used", "template_version", "ab_test"}
     assert body["prompt"].startswith("Teach x at advanced") and body["template_used"] == "lesson"
     assert code_of(client.post("/api/v1/generate-prompt", {"node_name": "none"}, format="json")) == "not_found"
     assert code_of(client.post("/api/v1/generate-prompt", {}, format="json")) == "validation_error"
