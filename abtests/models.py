@@ -42,10 +42,15 @@ class ABTest(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["template_a"], condition=Q(status="active"), name="abtest_one_active_per_template"
+                fields=["template_a"],
+                condition=Q(status="active"),
+                name="abtest_one_active_per_template",
+                violation_error_message="This template already has an active A/B test: pause or complete it first.",
             ),
             models.CheckConstraint(
-                condition=Q(traffic_split__gt=0) & Q(traffic_split__lt=1), name="abtest_split_between_0_and_1"
+                condition=Q(traffic_split__gt=0) & Q(traffic_split__lt=1),
+                name="abtest_split_between_0_and_1",
+                violation_error_message="The traffic split (the share of A) must be between 0 and 1, exclusive.",
             ),
         ]
         ordering = ["-created_at"]

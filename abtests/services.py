@@ -126,14 +126,14 @@ def _pinned(template: PromptTemplate, number: int | None, field: str) -> Templat
     return version if number is not None else None
 
 
-def _start(test: ABTest) -> None:
+def ab_test_start(test: ABTest) -> None:
     now = timezone.now()
     test.status = Status.ACTIVE
     test.started_at = test.started_at or now
     test.expires_at = test.expires_at or now + timedelta(days=test.duration_days)
 
 
-def _save(test: ABTest) -> None:
+def ab_test_save(test: ABTest) -> None:
     """Save, turning a second active test for the same template into 409 (the database decides races)."""
     try:
         with transaction.atomic():
@@ -186,8 +186,8 @@ def ab_test_create(
         created_by=actor,
     )
     if status == Status.ACTIVE:
-        _start(test)
-    _save(test)
+        ab_test_start(test)
+    ab_test_save(test)
     return test
 
 
@@ -201,12 +201,12 @@ def ab_test_set_status(*, test: ABTest, status: str) -> ABTest:
     if status == Status.ACTIVE:
         if test.expires_at and test.expires_at <= timezone.now():
             raise Conflict("This A/B test has expired; it can only be completed.")
-        _start(test)
+        ab_test_start(test)
     else:
         test.status = status
         if status == Status.COMPLETED:
             test.completed_at = timezone.now()
-    _save(test)
+    ab_test_save(test)
     return test
 
 
@@ -247,8 +247,10 @@ def feedback_record(*, generation: Generation) -> None:
 
 
 # --- analysis --------------------------------------------------------------------------------------
-def _finite(value: float) -> float | None:
-    return None if value is None or not math.isfinite(value) else round(float(value), 6)
+def _finite(value: float, digits: int | None = 6) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return round(float(value), digits) if digits is not None else float(value)
 
 
 def _describe(values: list[float]) -> dict:
@@ -267,7 +269,7 @@ def _welch(a: list[float], b: list[float], confidence_level: float) -> dict:
     result = stats.ttest_ind(b, a, equal_var=False)
     interval = result.confidence_interval(confidence_level)
     return {
-        "p_value": _finite(result.pvalue),
+        "p_value": _finite(result.pvalue, None),
         "difference": _finite(sum(b) / len(b) - sum(a) / len(a)),
         "ci": [_finite(interval.low), _finite(interval.high)],
     }
@@ -281,7 +283,7 @@ def _srm(participants: dict[str, int], traffic_split: float) -> dict:
     if total == 0:
         return {"p_value": None, "mismatch": False}
     expected = [total * traffic_split, total * (1 - traffic_split)]
-    p_value = _finite(stats.chisquare([participants["A"], participants["B"]], f_exp=expected).pvalue)
+    p_value = _finite(stats.chisquare([participants["A"], participants["B"]], f_exp=expected).pvalue, None)
     return {"p_value": p_value, "mismatch": p_value is not None and p_value < SRM_ALPHA}
 
 

@@ -1,0 +1,127 @@
+"""Inline-SVG geometry for the results page of the admin (no JavaScript, nothing from a CDN)."""
+
+import math
+from typing import Any
+
+WIDTH, LABEL_W, VALUE_W, ROW_H, BAR_H, TOP = 640, 150, 170, 44, 22, 12
+ARMS = (("template_a", "A"), ("template_b", "B"))
+
+
+def p_text(p_value: float | None) -> str:
+    """A p-value as people read it: 0.0312, or 3.1e-09 when tiny."""
+    if p_value is None:
+        return "-"
+    return f"{p_value:.2g}" if p_value < 0.0001 else f"{p_value:.4f}"
+
+
+def _scale(low: float, high: float) -> tuple[float, float]:
+    if low == high:
+        high = low + 1
+    pad = (high - low) * 0.05
+    return min(0.0, low - pad), high + pad
+
+
+def participants_chart(results: dict, traffic_split: float) -> dict[str, Any]:
+    """One bar per variant: its participants, with a tick where the configured split expects it."""
+    counts = [results["results"][arm]["participants"] for arm, _ in ARMS]
+    total = sum(counts)
+    expected = [total * traffic_split, total * (1 - traffic_split)]
+    low, high = _scale(0, max([*counts, *expected, 1]))
+    plot_w = WIDTH - LABEL_W - VALUE_W
+
+    def x(value: float) -> float:
+        return round(LABEL_W + (value - low) / (high - low) * plot_w, 1)
+
+    rows = []
+    for index, ((arm, variant), count, wanted) in enumerate(zip(ARMS, counts, expected, strict=True)):
+        y = TOP + index * ROW_H
+        share = count / total if total else 0
+        rows.append(
+            {
+                "label": f"{variant} · {results['results'][arm]['template']}",
+                "y": y + (ROW_H - BAR_H) / 2,
+                "h": BAR_H,
+                "x0": x(0),
+                "w": max(x(count) - x(0), 1),
+                "expected_x": x(wanted),
+                "text_y": y + ROW_H / 2 + 4,
+                "value_x": x(count) + 8,
+                "value": f"{count} ({share:.1%})",
+                "title": f"{variant}: {count} participants, {wanted:.0f} expected from the split",
+            }
+        )
+    return {
+        "width": WIDTH,
+        "height": TOP * 2 + ROW_H * 2,
+        "label_x": LABEL_W - 10,
+        "rows": rows,
+        "top": TOP,
+        "bottom": TOP + ROW_H * 2,
+    }
+
+
+def metric_chart(results: dict, name: str) -> dict[str, Any]:
+    """Per variant, the mean of the metric as a bar with its 95 % interval (normal approximation) as a whisker."""
+    arms = []
+    for arm, variant in ARMS:
+        mean = results["results"][arm]["metrics"].get(name)
+        n = results["results"][arm]["samples"].get(name, 0)
+        std = results["results"][arm].get("std", {}).get(name)
+        half = 1.96 * std / math.sqrt(n) if mean is not None and std is not None and n > 1 else 0.0
+        arms.append(
+            {
+                "variant": variant,
+                "template": results["results"][arm]["template"],
+                "mean": mean,
+                "n": n,
+                "low": None if mean is None else mean - half,
+                "high": None if mean is None else mean + half,
+            }
+        )
+    known = [value for item in arms for value in (item["low"], item["high"]) if value is not None]
+    low, high = _scale(min(known, default=0), max(known, default=1))
+    plot_w = WIDTH - LABEL_W - VALUE_W
+
+    def x(value: float) -> float:
+        return round(LABEL_W + (value - low) / (high - low) * plot_w, 1)
+
+    rows = []
+    for index, item in enumerate(arms):
+        y = TOP + index * ROW_H
+        row = {
+            "label": f"{item['variant']} · {item['template']}",
+            "text_y": y + ROW_H / 2 + 4,
+            "y": y + (ROW_H - BAR_H) / 2,
+            "h": BAR_H,
+            "mid_y": y + ROW_H / 2,
+            "has_value": item["mean"] is not None,
+        }
+        if item["mean"] is not None:
+            start, end = sorted((x(0), x(item["mean"])))
+            row.update(
+                x0=start,
+                w=max(end - start, 1),
+                whisker_low=x(item["low"]),
+                whisker_high=x(item["high"]),
+                value_x=max(x(item["high"]), end) + 8,
+                value=f"{item['mean']:.4g} (n={item['n']})",
+                title=f"{item['variant']}: mean {item['mean']:.4g}, 95% interval {item['low']:.4g} to "
+                f"{item['high']:.4g}, {item['n']} users",
+            )
+        rows.append(row)
+    difference = results.get("differences", {}).get(name, {})
+    return {
+        "name": name,
+        "primary": name == results.get("primary_metric"),
+        "p_value": results["p_values"].get(name),
+        "p_text": p_text(results["p_values"].get(name)),
+        "difference": difference.get("b_minus_a"),
+        "interval": difference.get("confidence_interval"),
+        "width": WIDTH,
+        "height": TOP * 2 + ROW_H * 2,
+        "label_x": LABEL_W - 10,
+        "zero_x": x(0),
+        "top": TOP,
+        "bottom": TOP + ROW_H * 2,
+        "rows": rows,
+    }
