@@ -127,6 +127,19 @@ def test_the_results_page(staff, workspace):
     assert "200 assignments" in assigned.content.decode()
 
 
+def test_seed_demo_adds_one_finished_test_with_results(db):
+    from abtests.demo import seed_ab_test
+    from templates_app.demo import seed_templates
+
+    workspace = WorkspaceFactory()
+    seed_templates(workspace=workspace)
+    assert seed_ab_test(workspace=workspace) is True
+    assert seed_ab_test(workspace=workspace) is False
+    test = ABTest.objects.get(workspace=workspace)
+    assert test.status == "completed" and test.assignments.count() == 400
+    assert test.results["winner"] == "template_b" and test.results["srm"]["mismatch"] is False
+
+
 @pytest.mark.browser
 def test_an_author_creates_a_test_and_reads_its_results_in_a_browser(
     transactional_db, live_server, browser, django_user_model, workspace

@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from abtests.demo import seed_ab_test
 from promptconfig.workspaces.models import ApiKey
 from promptconfig.workspaces.services import api_key_create, api_key_revoke, workspace_get_or_create
 from templates_app.demo import seed_generations, seed_profiles, seed_templates
@@ -29,10 +30,14 @@ class Command(BaseCommand):
         created = seed_templates(workspace=workspace)
         profiles = seed_profiles(workspace=workspace)
         generations = seed_generations(workspace=workspace)
+        ab_test = seed_ab_test(workspace=workspace)
         password = self._reset_demo_admin()
         self.stdout.write(f"Demo workspace: {workspace.slug} ({created} seed templates created)")
         self.stdout.write(f"Demo data:      {profiles} learner profiles, {generations} generations created")
         self.stdout.write(f"Analytics:      {base_url}/admin/analytics/?workspace={workspace.slug}")
+        self.stdout.write(
+            f"A/B tests:      {base_url}/admin/abtests/abtest/  ({'a finished demo test' if ab_test else 'unchanged'})"
+        )
         self.stdout.write(f"Admin:          {base_url}/admin/  (login {DEMO_ADMIN} / {password})")
         self.stdout.write(f"API docs:       {base_url}/api/docs/")
         self.stdout.write(f"API key (admin scope), shown once:\n{plaintext}")
