@@ -160,10 +160,32 @@ CELERY_TIMEZONE = "UTC"
 # metric each variant needs before a winner may be declared.
 ABTEST_ANALYSIS_SECONDS = env_int("ABTEST_ANALYSIS_SECONDS", 300)
 ABTEST_MIN_SAMPLES = env_int("ABTEST_MIN_SAMPLES", 20)
+# Provider model versions: the probe (stub by default, or real HTTP requests), its latency and time
+# limit, the hour-bucket guard, and how often beat ensures the versions of every published template.
+PROBE_MODE = env_str("PROBE_MODE", "stub")
+if PROBE_MODE not in ("stub", "http"):
+    raise ImproperlyConfigured("PROBE_MODE must be 'stub' or 'http'.")
+PROBE_SLEEP_MS = env_int("PROBE_SLEEP_MS", 0)
+PROBE_TIMEOUT_SECONDS = env_float("PROBE_TIMEOUT_SECONDS", 10.0)
+PROBE_GUARD_SECONDS = env_int("PROBE_GUARD_SECONDS", 3600)
+PROBE_SCHEDULE_SECONDS = env_int("PROBE_SCHEDULE_SECONDS", 3600)
+OPENAI_BASE_URL = env_str("OPENAI_BASE_URL", "https://api.openai.com")
+OPENAI_API_KEY = env_str("OPENAI_API_KEY")
+AZURE_OPENAI_ENDPOINT = env_str("AZURE_OPENAI_ENDPOINT", "https://example.openai.azure.com")
+AZURE_OPENAI_API_KEY = env_str("AZURE_OPENAI_API_KEY")
+AZURE_OPENAI_API_VERSION = env_str("AZURE_OPENAI_API_VERSION", "2024-10-21")
+ANTHROPIC_BASE_URL = env_str("ANTHROPIC_BASE_URL", "https://api.anthropic.com")
+ANTHROPIC_API_KEY = env_str("ANTHROPIC_API_KEY")
+GEMINI_BASE_URL = env_str("GEMINI_BASE_URL", "https://generativelanguage.googleapis.com")
+GEMINI_API_KEY = env_str("GEMINI_API_KEY")
 # Periodic jobs; the domain apps add their entries here.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "purge-old-generations": {"task": "templates_app.tasks.generations_purge_task", "schedule": 3600.0},
     "flush-generation-log": {"task": "templates_app.tasks.generations_flush_task", "schedule": 5.0},
+    "ensure-provider-versions": {
+        "task": "versions.tasks.ensure_versions_due_task",
+        "schedule": float(PROBE_SCHEDULE_SECONDS),
+    },
     "analyze-ab-tests": {"task": "abtests.tasks.ab_tests_analyze_due_task", "schedule": float(ABTEST_ANALYSIS_SECONDS)},
 }
 

@@ -9,6 +9,7 @@ from promptconfig.workspaces import urls as workspaces_urls
 from templates_app import analytics_urls
 from templates_app import urls as templates_urls
 from templates_app.analytics_views import analytics_admin_page
+from versions import urls as versions_urls
 
 # One flat list under /api/v1/ (every nested include costs each request a resolver level), with the
 # runtime routes of templates_app first: they are the hot paths, and patterns are tried in order.
@@ -17,6 +18,7 @@ api_v1 = [
     *workspaces_urls.urlpatterns,
     *profiles_urls.urlpatterns,
     *abtests_urls.urlpatterns,
+    *versions_urls.urlpatterns,
     *analytics_urls.urlpatterns,
 ]
 

@@ -162,6 +162,7 @@ class TemplateEvent(models.Model):
         FORKED = "forked"
         RELATIONSHIP_ADDED = "relationship_added"
         DELETED = "deleted"
+        MODEL_DRIFT = "model_drift"  # a provider started answering with another model version
 
     template = models.ForeignKey(PromptTemplate, on_delete=models.CASCADE, related_name="events")
     version = models.ForeignKey(TemplateVersion, on_delete=models.PROTECT, null=True, related_name="events")

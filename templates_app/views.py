@@ -34,6 +34,7 @@ from templates_app.serializers import (
     TemplateWriteSerializer,
     VersionSerializer,
 )
+from versions.services import provider_drift
 
 LANGUAGE_PARAM = OpenApiParameter("language", str, description="Language variant (falls back de-AT -> de -> default)")
 NUMBER = r"(?P<number>[0-9]+)"
@@ -203,7 +204,13 @@ class TemplateViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
         template = self._read(key)
         number = self.validated(DriftQuerySerializer, request.query_params).get("baseline")
         baseline = version_get(template=template, number=number) if number else self._first_published(template)
-        return Response({"template_id": template.key, "content": content_drift(baseline, template.served_version)})
+        return Response(
+            {
+                "template_id": template.key,
+                "content": content_drift(baseline, template.served_version),
+                "provider": provider_drift(template),
+            }
+        )
 
     @staticmethod
     def _first_published(template: PromptTemplate) -> TemplateVersion:

@@ -42,3 +42,11 @@ class PayloadTooLarge(ApiError):
 
 class ServiceUnavailable(ApiError):
     status_code, code, default_message = 503, "service_unavailable", "A required service is unavailable."
+
+
+class BadGateway(ApiError):
+    status_code, code, default_message = 502, "bad_gateway", "An upstream provider answered with an error."
+
+
+class GatewayTimeout(ApiError):
+    status_code, code, default_message = 504, "gateway_timeout", "An upstream provider did not answer in time."

@@ -27,3 +27,8 @@ prompter_probe_failures_total = Counter(
 prompter_ensure_version_seconds = Histogram(
     "prompter_ensure_version_seconds", "Time to ensure a provider model version.", ["provider"]
 )
+prompter_model_drift_total = Counter(
+    "prompter_model_drift_total",
+    "New provider model versions seen for a (template, provider, model) that had another.",
+    ["provider", "model"],
+)

@@ -1,0 +1,130 @@
+"""A local HTTP server on 127.0.0.1 that answers like the LLM providers' APIs the probes call.
+
+OpenAI (`POST /v1/chat/completions`), Azure OpenAI (`POST /openai/deployments/{name}/chat/completions`),
+Anthropic (`POST /v1/messages`) and Gemini (`POST /v1beta/models/{model}:generateContent`), each with the
+field its probe reads (`system_fingerprint`, `model`, `modelVersion`). `mode` makes every provider
+answer normally (`ok`), with its own error shape and a 500 or 429 (`error`), too late (`slow`), or with
+something that is not JSON (`garbage`). Every request is recorded with its headers and body.
+"""
+
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Recorded:
+    provider: str
+    path: str
+    query: dict
+    headers: dict
+    body: dict
+
+
+@dataclass
+class FakeProviders:
+    mode: str = "ok"
+    delay: float = 2.0  # how late `slow` answers, seconds
+    keys: dict[str, str] = field(
+        default_factory=lambda: {
+            "openai": "fp_live_0a1b2c3d",
+            "azure-openai": "fp_live_azure_9f8e7d6c",
+            "anthropic": "claude-3-5-sonnet-20241022",
+            "google": "gemini-1.5-pro-002",
+        }
+    )
+    requests: list[Recorded] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def answer(self, provider: str, model: str) -> tuple[int, dict]:
+        if self.mode == "error":
+            if provider == "anthropic":
+                return 529, {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+            if provider == "google":
+                return 500, {"error": {"code": 500, "message": "Internal error", "status": "INTERNAL"}}
+            return 429, {"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}}
+        key = self.keys[provider]
+        if provider in ("openai", "azure-openai"):
+            return 200, {
+                "id": "chatcmpl-1",
+                "object": "chat.completion",
+                "model": f"{model}-2024-08-06",
+                "system_fingerprint": key,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi"}, "finish_reason": "length"}],
+                "usage": {"prompt_tokens": 5, "completion_tokens": 1, "total_tokens": 6},
+            }
+        if provider == "anthropic":
+            return 200, {
+                "id": "msg_1",
+                "type": "message",
+                "role": "assistant",
+                "model": key,
+                "content": [{"type": "text", "text": "Hi"}],
+                "stop_reason": "max_tokens",
+                "usage": {"input_tokens": 5, "output_tokens": 1},
+            }
+        return 200, {
+            "candidates": [{"content": {"parts": [{"text": "Hi"}], "role": "model"}, "finishReason": "MAX_TOKENS"}],
+            "modelVersion": key,
+            "usageMetadata": {"promptTokenCount": 5, "candidatesTokenCount": 1},
+        }
+
+
+ROUTES = [
+    ("openai", re.compile(r"^/v1/chat/completions$")),
+    ("azure-openai", re.compile(r"^/openai/deployments/(?P<model>[^/]+)/chat/completions$")),
+    ("anthropic", re.compile(r"^/v1/messages$")),
+    ("google", re.compile(r"^/v1beta/models/(?P<model>[^/:]+):generateContent$")),
+]
+
+
+def _handler(fake: FakeProviders):
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):  # quiet
+            pass
+
+        def do_POST(self):
+            parts = urlsplit(self.path)
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = json.loads(raw or b"{}")
+            found = [(name, pattern.match(parts.path)) for name, pattern in ROUTES if pattern.match(parts.path)]
+            if not found:
+                return self._send(404, {"error": {"message": "Unknown path"}})
+            provider, match = found[0]
+            fake.requests.append(
+                Recorded(
+                    provider, parts.path, parse_qs(parts.query), {k.lower(): v for k, v in self.headers.items()}, body
+                )
+            )
+            if fake.mode == "slow":
+                time.sleep(fake.delay)
+            if fake.mode == "garbage":
+                return self._send(200, None, raw=b"<html>Bad gateway</html>")
+            status, answer = fake.answer(provider, match.groupdict().get("model") or body.get("model", ""))
+            self._send(status, answer)
+
+        def _send(self, status: int, answer: dict | None, raw: bytes | None = None):
+            payload = raw if raw is not None else json.dumps(answer).encode()
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):  # the probe gave up (timeout)
+                pass
+
+    return Handler

@@ -1,0 +1,301 @@
+"""Provider model versions: ensure-version and model-versions, stub and real probes, the hour guard,
+concurrency, drift and metrics, on PostgreSQL and Redis."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from promptconfig.common import metrics
+from templates_app.models import TemplateEvent
+from templates_app.services import template_create
+from tests.support.fake_providers import FakeProviders
+from tests.support.servers import free_port
+from versions.models import ProviderVersion
+from versions.services import ensure_version
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+
+BODY = "Explain {{ topic }}."
+
+
+def answer(response) -> tuple[int, str]:
+    return response.status_code, response.json()["error"]["code"]
+
+
+def ensure(client, key="lesson", **body):
+    return client.post(f"/api/v1/templates/{key}/ensure-version", body, format="json")
+
+
+def attempts(provider: str, model: str) -> float:
+    return metrics.prompter_probe_attempts_total.labels(provider=provider, model=model)._value.get()
+
+
+def failures(provider: str, model: str) -> float:
+    return metrics.prompter_probe_failures_total.labels(provider=provider, model=model)._value.get()
+
+
+@pytest.fixture
+def lesson(workspace):
+    return template_create(
+        workspace=workspace,
+        actor="t",
+        key="lesson",
+        name="Lesson",
+        template=BODY,
+        model_config={"provider": "openai", "model": "gpt-4o", "params": {"temperature": 0.2}},
+    )
+
+
+@pytest.fixture
+def fake(settings):
+    server = FakeProviders()
+    settings.PROBE_MODE = "http"
+    settings.PROBE_TIMEOUT_SECONDS = 0.5
+    settings.OPENAI_BASE_URL = settings.ANTHROPIC_BASE_URL = settings.GEMINI_BASE_URL = server.url
+    settings.AZURE_OPENAI_ENDPOINT = server.url
+    settings.OPENAI_API_KEY = "sk-test-openai"
+    settings.AZURE_OPENAI_API_KEY = "azure-test-key"
+    settings.ANTHROPIC_API_KEY = "sk-ant-test"
+    settings.GEMINI_API_KEY = "gemini-test-key"
+    yield server
+    server.close()
+
+
+def at(moment):
+    """Control the clock the service reads (Django's timezone.now)."""
+    return lambda: moment
+
+
+# --- stub probes ------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("provider", "model", "key"),
+    [
+        ("openai", "gpt-4o", "fp_stub_" + __import__("hashlib").sha256(b"openai:gpt-4o").hexdigest()[:8]),
+        ("google", "gemini-1.5-pro", "gemini-1.5-pro-stub-001"),
+        ("anthropic", "claude-3-5-sonnet", "claude-3-5-sonnet"),
+        ("azure-openai", "gpt-4o", "fp_stub_azure_" + __import__("hashlib").sha256(b"azure:gpt-4o").hexdigest()[:8]),
+        ("mistral", "large", "unknown"),
+    ],
+)
+def test_stub_keys(writer, lesson, provider, model, key):
+    response = ensure(writer, provider=provider, model_id=model)
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["provider_version_key"] == key
+    assert body["created"] is True and body["probed"] is True
+    assert body["captured_at"] == body["first_seen_at"] == body["last_seen_at"]
+    assert set(body) >= {"provider_version_key", "captured_at", "first_seen_at", "last_seen_at", "created", "probed"}
+
+
+def test_the_model_comes_from_the_templates_model_config(writer, lesson, workspace):
+    assert ensure(writer, provider="openai").json()["model_id"] == "gpt-4o"
+    assert ensure(writer, provider="OpenAI").json()["probed"] is False  # providers are case-insensitive
+    response = ensure(writer, provider="anthropic")
+    assert answer(response) == (400, "validation_error") and "model_id" in response.json()["error"]["details"]
+    template_create(workspace=workspace, actor="t", key="plain", name="Plain", template=BODY)
+    assert answer(ensure(writer, "plain", provider="openai")) == (400, "validation_error")
+
+
+def test_errors_and_scopes(writer, reader, make_client, lesson):
+    assert answer(ensure(writer, "nope", provider="openai", model_id="x")) == (404, "not_found")
+    assert answer(ensure(writer, provider="bad provider!", model_id="x")) == (400, "validation_error")
+    assert answer(ensure(writer, provider="openai", model_id="a/b")) == (400, "validation_error")
+    assert answer(ensure(writer, model_id="x")) == (400, "validation_error")
+    assert answer(ensure(reader, provider="openai")) == (403, "permission_denied")
+    stranger = make_client(scope="admin")
+    assert answer(ensure(stranger, provider="openai")) == (404, "not_found")
+    assert answer(stranger.get("/api/v1/templates/lesson/model-versions")) == (404, "not_found")
+    assert ProviderVersion.objects.count() == 0
+
+
+# --- the hour guard ---------------------------------------------------------------------------------
+def test_a_second_call_in_the_hour_does_not_probe_and_the_next_hour_does(writer, lesson, monkeypatch):
+    start = timezone.now().replace(minute=5, second=0, microsecond=0)
+    monkeypatch.setattr(timezone, "now", at(start))
+    before = attempts("openai", "gpt-4o")
+    first = ensure(writer, provider="openai").json()
+    monkeypatch.setattr(timezone, "now", at(start + timedelta(minutes=50)))
+    second = ensure(writer, provider="openai")
+    assert second.status_code == 200
+    assert second.json()["probed"] is False and second.json()["created"] is False
+    assert second.json()["provider_version_key"] == first["provider_version_key"]
+    assert attempts("openai", "gpt-4o") == before + 1
+    monkeypatch.setattr(timezone, "now", at(start + timedelta(minutes=65)))
+    third = ensure(writer, provider="openai").json()
+    assert third["probed"] is True and third["created"] is False
+    assert attempts("openai", "gpt-4o") == before + 2
+    record = ProviderVersion.objects.get()
+    assert record.seen_count == 2 and record.last_seen_at == start + timedelta(minutes=65)
+    assert record.first_seen_at == start
+
+
+def test_a_redis_outage_never_blocks_a_capture(writer, lesson, settings):
+    settings.CACHES = {
+        "default": {
+            **settings.CACHES["default"],
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",  # nothing listens there
+            "OPTIONS": {**settings.CACHES["default"]["OPTIONS"], "SOCKET_CONNECT_TIMEOUT": 0.2},
+        }
+    }
+    for _ in range(2):  # without the guard each call probes
+        response = ensure(writer, provider="openai")
+        assert response.status_code in (200, 201) and response.json()["probed"] is True
+    assert ProviderVersion.objects.get().seen_count == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fifty_concurrent_ensure_versions_leave_one_row_and_one_probe(workspace, settings):
+    settings.PROBE_SLEEP_MS = 100  # the first probe is still running when the others arrive
+    template = template_create(workspace=workspace, actor="t", key="lesson", name="L", template=BODY)
+    template = type(template).objects.select_related("workspace").get(pk=template.pk)
+    before = attempts("anthropic", "claude-x")
+    results, errors = [], []
+    barrier = threading.Barrier(50)
+
+    def call():
+        try:
+            barrier.wait()
+            results.append(ensure_version(template=template, provider="anthropic", model_id="claude-x"))
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=call) for _ in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert ProviderVersion.objects.count() == 1
+    assert sum(result.created for result in results) == 1 and sum(result.probed for result in results) == 1
+    assert {result.record.provider_version_key for result in results} == {"claude-x"}
+    assert attempts("anthropic", "claude-x") == before + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fifty_concurrent_upserts_of_one_key_leave_one_row(workspace):
+    from versions.services import version_record
+
+    template = template_create(workspace=workspace, actor="t", key="lesson", name="L", template=BODY)
+    template = type(template).objects.select_related("workspace").get(pk=template.pk)
+    created, errors = [], []
+    barrier = threading.Barrier(50)
+    now = timezone.now()
+
+    def upsert():
+        try:
+            barrier.wait()
+            created.append(
+                version_record(template=template, provider="openai", model_id="gpt-4o", version_key="fp_1", now=now)[1]
+            )
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=upsert) for _ in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert ProviderVersion.objects.count() == 1 and sum(created) == 1
+    assert ProviderVersion.objects.get().seen_count == 50
+
+
+# --- real probes against the fake providers ---------------------------------------------------------
+@pytest.mark.parametrize(
+    ("provider", "model", "key", "auth_header", "auth_value"),
+    [
+        ("openai", "gpt-4o", "fp_live_0a1b2c3d", "authorization", "Bearer sk-test-openai"),
+        ("azure-openai", "gpt4o-deploy", "fp_live_azure_9f8e7d6c", "api-key", "azure-test-key"),
+        ("anthropic", "claude-3-5-sonnet-latest", "claude-3-5-sonnet-20241022", "x-api-key", "sk-ant-test"),
+        ("google", "gemini-1.5-pro", "gemini-1.5-pro-002", "x-goog-api-key", "gemini-test-key"),
+    ],
+)
+def test_real_probes(writer, lesson, fake, provider, model, key, auth_header, auth_value):
+    response = ensure(writer, provider=provider, model_id=model)
+    assert response.status_code == 201, response.content
+    assert response.json()["provider_version_key"] == key
+    (request,) = fake.requests
+    assert request.provider == provider and request.headers[auth_header] == auth_value
+    if provider in ("openai", "anthropic"):
+        assert request.body["model"] == model
+    if provider == "google":
+        assert request.path == f"/v1beta/models/{model}:generateContent"
+        assert request.body["generationConfig"]["maxOutputTokens"] == 1
+    elif provider == "azure-openai":
+        assert request.path == f"/openai/deployments/{model}/chat/completions"
+        assert request.query["api-version"] == ["2024-10-21"]
+        assert request.body["max_tokens"] == 1
+    else:
+        assert request.body["max_tokens"] == 1
+
+
+@pytest.mark.parametrize("provider", ["openai", "azure-openai", "anthropic", "google"])
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [("error", (502, "bad_gateway")), ("garbage", (502, "bad_gateway")), ("slow", (504, "gateway_timeout"))],
+)
+def test_a_failed_probe_is_counted_and_answered_cleanly(writer, lesson, fake, provider, mode, expected):
+    fake.mode = mode
+    before = failures(provider, "m-1")
+    response = ensure(writer, provider=provider, model_id="m-1")
+    assert answer(response) == expected
+    assert failures(provider, "m-1") == before + 1
+    assert ProviderVersion.objects.count() == 0
+    fake.mode = "ok"  # the failure freed the hour: the next call probes again
+    assert ensure(writer, provider=provider, model_id="m-1").json()["probed"] is True
+
+
+def test_a_missing_api_key_is_a_clean_502(writer, lesson, fake, settings):
+    settings.OPENAI_API_KEY = ""
+    response = ensure(writer, provider="openai")
+    assert answer(response) == (502, "bad_gateway") and "OPENAI_API_KEY" in response.json()["error"]["message"]
+    assert fake.requests == []
+
+
+# --- drift ------------------------------------------------------------------------------------------
+def test_a_new_key_is_drift_in_the_history_the_drift_endpoint_and_the_metric(reader, writer, lesson, fake, monkeypatch):
+    start = timezone.now().replace(minute=1, second=0, microsecond=0)
+    monkeypatch.setattr(timezone, "now", at(start))
+    ensure(writer, provider="openai")
+    drift_before = metrics.prompter_model_drift_total.labels(provider="openai", model="gpt-4o")._value.get()
+    assert reader.get("/api/v1/templates/lesson/drift").json()["provider"] == []
+
+    fake.keys["openai"] = "fp_live_NEW"
+    monkeypatch.setattr(timezone, "now", at(start + timedelta(hours=1)))
+    changed = ensure(writer, provider="openai").json()
+    assert changed["created"] is True and changed["provider_version_key"] == "fp_live_NEW"
+    assert metrics.prompter_model_drift_total.labels(provider="openai", model="gpt-4o")._value.get() == drift_before + 1
+
+    event = TemplateEvent.objects.get(template=lesson, kind="model_drift")
+    assert event.data == {"provider": "openai", "model_id": "gpt-4o", "from": "fp_live_0a1b2c3d", "to": "fp_live_NEW"}
+    history = reader.get("/api/v1/templates/lesson/history").json()
+    assert any(item["event"] == "model_drift" for item in history.get("results", history))
+    (drift,) = reader.get("/api/v1/templates/lesson/drift").json()["provider"]
+    assert drift["current_key"] == "fp_live_NEW" and drift["previous_keys"] == ["fp_live_0a1b2c3d"]
+    listed = reader.get("/api/v1/templates/lesson/model-versions").json()
+    assert [v["provider_version_key"] for v in listed["versions"]] == ["fp_live_NEW", "fp_live_0a1b2c3d"]
+    assert listed["drift"] == [drift]
+
+    fake.keys["openai"] = "fp_live_0a1b2c3d"  # back to a key seen before: no new drift event
+    monkeypatch.setattr(timezone, "now", at(start + timedelta(hours=2)))
+    assert ensure(writer, provider="openai").json()["created"] is False
+    assert TemplateEvent.objects.filter(kind="model_drift").count() == 1
+
+
+# --- metrics ----------------------------------------------------------------------------------------
+def test_the_metrics_text(writer, client, lesson, fake):
+    ensure(writer, provider="openai")
+    fake.mode = "error"
+    ensure(writer, provider="anthropic", model_id="claude-x")
+    text = client.get("/metrics").content.decode()
+    assert 'prompter_probe_attempts_total{model="gpt-4o",provider="openai"}' in text
+    assert 'prompter_probe_failures_total{model="claude-x",provider="anthropic"}' in text
+    assert 'prompter_ensure_version_seconds_bucket{le="0.005",provider="openai"}' in text
+    assert "prompter_ensure_version_seconds_count" in text

@@ -1,0 +1,84 @@
+"""`ensure-version` and `model-versions` of a template (routes under /api/v1/templates/{key}/)."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from promptconfig.workspaces.viewsets import WorkspaceScopedMixin
+from templates_app.models import PromptTemplate
+from templates_app.selectors import template_resolve
+from versions.models import ProviderVersion
+from versions.serializers import EnsureVersionSerializer, ProviderVersionSerializer
+from versions.services import ensure_version, provider_drift
+
+LANGUAGE_PARAM = OpenApiParameter("language", str, description="Language variant (falls back de-AT -> de -> default)")
+Ensured = inline_serializer(
+    "EnsuredVersion",
+    {
+        "template_id": serializers.CharField(),
+        "provider": serializers.CharField(),
+        "model_id": serializers.CharField(),
+        "provider_version_key": serializers.CharField(),
+        "captured_at": serializers.DateTimeField(),
+        "first_seen_at": serializers.DateTimeField(),
+        "last_seen_at": serializers.DateTimeField(),
+        "created": serializers.BooleanField(),
+        "probed": serializers.BooleanField(),
+    },
+)
+
+
+class TemplateVersionsView(WorkspaceScopedMixin, APIView):
+    def template(self, key: str) -> PromptTemplate:
+        """The template, read fresh from the database with its workspace (not the shared cached copy)."""
+        resolved = template_resolve(
+            workspace=self.workspace, key=key, language=self.request.query_params.get("language")
+        )
+        return PromptTemplate.objects.select_related("workspace", "served_version").get(pk=resolved.pk)
+
+
+class EnsureVersionView(TemplateVersionsView):
+    required_scope = "write"
+
+    @extend_schema(request=EnsureVersionSerializer, responses={200: Ensured, 201: Ensured}, parameters=[LANGUAGE_PARAM])
+    def post(self, request, key):
+        template = self.template(key)
+        ensured = ensure_version(template=template, **self.validated(EnsureVersionSerializer, request.data))
+        record = ensured.record
+        body = {
+            "template_id": template.key,
+            "provider": record.provider,
+            "model_id": record.model_id,
+            "provider_version_key": record.provider_version_key,
+            "captured_at": record.last_seen_at,
+            "first_seen_at": record.first_seen_at,
+            "last_seen_at": record.last_seen_at,
+            "created": ensured.created,
+            "probed": ensured.probed,
+        }
+        return Response(body, status=status.HTTP_201_CREATED if ensured.created else status.HTTP_200_OK)
+
+
+class ModelVersionsView(TemplateVersionsView):
+    @extend_schema(
+        parameters=[LANGUAGE_PARAM],
+        responses=inline_serializer(
+            "ModelVersions",
+            {
+                "template_id": serializers.CharField(),
+                "versions": ProviderVersionSerializer(many=True),
+                "drift": serializers.ListField(child=serializers.DictField()),
+            },
+        ),
+    )
+    def get(self, request, key):
+        template = self.template(key)
+        versions = ProviderVersion.objects.filter(template=template)
+        return Response(
+            {
+                "template_id": template.key,
+                "versions": ProviderVersionSerializer(versions, many=True).data,
+                "drift": provider_drift(template),
+            }
+        )
