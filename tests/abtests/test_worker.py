@@ -1,10 +1,8 @@
 """The analysis under a real Celery worker (Redis broker) and its beat schedule; stickiness across processes."""
 
 import contextlib
-import os
 import random
 import signal
-import time
 import uuid
 
 import httpx
@@ -18,29 +16,9 @@ from abtests.tasks import ab_test_analyze_task
 from promptconfig.workspaces.services import api_key_create
 from templates_app.services import template_create
 from tests.factories import WorkspaceFactory
-from tests.support.servers import celery_worker, database_url_for_tests, gunicorn_server
+from tests.support.servers import celery_worker, database_url_for_tests, gunicorn_server, wait_for, worker_env
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
-
-
-@pytest.fixture
-def broker():
-    if not settings.CELERY_BROKER_URL:
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail("REQUIRE_SERVICES=1 but CELERY_BROKER_URL is not set", pytrace=False)
-        pytest.skip("CELERY_BROKER_URL is not set")
-    return settings.CELERY_BROKER_URL
-
-
-def worker_env(queue: str, **extra: str) -> dict[str, str]:
-    return {
-        "DATABASE_URL": database_url_for_tests(),
-        "REDIS_URL": settings.REDIS_URL,
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "CACHE_KEY_PREFIX": settings.CACHES["default"].get("KEY_PREFIX", ""),
-        "CELERY_QUEUE": queue,
-        **extra,
-    }
 
 
 def b_wins_test() -> ABTest:
@@ -75,15 +53,6 @@ def waiting_on_a_lock() -> int:
     with psycopg.connect(database_url_for_tests(), autocommit=True) as observer:
         query = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
         return observer.execute(query).fetchone()[0]
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_beat_schedules_the_analysis_and_the_worker_stores_results(transactional_db, broker, tmp_path):

@@ -72,3 +72,46 @@ def test_the_celery_app_is_configured_for_safe_redelivery():
     assert 0 < conf.task_soft_time_limit < conf.task_time_limit
     assert conf.broker_transport_options["visibility_timeout"] > conf.task_time_limit
     assert isinstance(conf.beat_schedule, dict)
+
+
+def test_the_alert_rules_of_the_probes():
+    """promtool-free: the rules file parses, Prometheus loads it, and each rule is well formed and watches
+    metrics (and labels) the service really exports."""
+    import re
+
+    from prometheus_client import REGISTRY
+
+    config = yaml.safe_load((DOCKER / "prometheus.yml").read_text())
+    assert config["rule_files"] == ["/etc/prometheus/alerts.yml"]
+    assert "./alerts.yml:/etc/prometheus/alerts.yml:ro" in compose()["services"]["prometheus"]["volumes"]
+    rules = {
+        rule["alert"]: rule
+        for group in yaml.safe_load((DOCKER / "alerts.yml").read_text())["groups"]
+        for rule in group["rules"]
+    }
+    assert {"HighProbeFailureRate", "ProbeStorm"} <= set(rules)
+    exported = {metric.name: metric for metric in REGISTRY.collect()}
+    labels = {
+        "prompter_probe_failures": {"provider", "model"},
+        "prompter_probe_attempts": {"provider", "model"},
+        "prompter_model_drift": {"provider", "model"},
+    }
+    for name, rule in rules.items():
+        expr = rule["expr"]
+        assert expr.count("(") == expr.count(")") and expr.count("[") == expr.count("]"), name
+        used = set(re.findall(r"\b(prompter_[a-z_]+)_total\b", expr))
+        assert used and used <= set(exported) & set(labels), (name, used)
+        for window in re.findall(r"\[(\w+)\]", expr):
+            assert re.fullmatch(r"\d+[smhd]", window), (name, window)
+        if "for" in rule:
+            assert re.fullmatch(r"\d+[smhd]", rule["for"]), name
+        assert rule["annotations"]["summary"] and rule["labels"]["severity"]
+        for label in re.findall(r"\$labels\.(\w+)", str(rule["annotations"])):
+            assert all(label in labels[metric] for metric in used), (name, label)
+    failure = rules["HighProbeFailureRate"]
+    assert "rate(prompter_probe_failures_total[5m])" in failure["expr"]
+    assert "rate(prompter_probe_attempts_total[5m])" in failure["expr"]
+    assert re.search(r">\s*0\.1\s*$", failure["expr"].strip()) and failure["for"] == "5m"
+    storm = rules["ProbeStorm"]
+    assert "rate(prompter_probe_attempts_total[1m])" in storm["expr"] and "* 60" in storm["expr"]
+    assert re.search(r">\s*100\s*$", storm["expr"].strip()) and storm["for"] == "2m"

@@ -105,3 +105,28 @@ def celery_worker(env: dict[str, str], *, log_path: Path, beat: bool = False) ->
                 process.kill()
                 process.wait()
         log.close()
+
+
+def worker_env(queue: str, **extra: str) -> dict[str, str]:
+    """The environment of a Celery worker subprocess on this test run's database, Redis and broker, with its
+    own queue (CELERY_QUEUE) so that no other test's messages reach it."""
+    from django.conf import settings
+
+    return {
+        "DATABASE_URL": database_url_for_tests(),
+        "REDIS_URL": settings.REDIS_URL,
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "CACHE_KEY_PREFIX": settings.CACHES["default"].get("KEY_PREFIX", ""),
+        "CELERY_QUEUE": queue,
+        **extra,
+    }
+
+
+def wait_for(predicate, timeout: float, what: str):
+    """Poll `predicate` until it returns something truthy (returned); fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
