@@ -32,6 +32,8 @@ from templates_app.services import (
     template_update,
     version_publish,
 )
+from versions.admin import drift_badge, with_drift
+from versions.models import ProviderVersion
 
 SERVICE_ERROR_ATTR = "_templates_app_service_error"
 Status = PromptTemplate.Status
@@ -177,11 +179,29 @@ class TemplateEventInline(ReadOnlyInline):
         return format_html('<code class="pc-event-data">{}</code>', json.dumps(event.data, ensure_ascii=False))
 
 
+class ProviderVersionInline(ReadOnlyInline):
+    """The exact model versions the providers answered with for this template (ensure-version, hourly)."""
+
+    model = ProviderVersion
+    fk_name = "template"
+    verbose_name = "provider model version"
+    verbose_name_plural = "Provider model versions"
+    fields = ["provider", "model_id", "provider_version_key", "drift", "first_seen_at", "last_seen_at", "seen_count"]
+    readonly_fields = fields
+
+    def get_queryset(self, request) -> QuerySet[ProviderVersion]:
+        return with_drift(super().get_queryset(request)).order_by("provider", "model_id", "-last_seen_at")
+
+    @admin.display(description="drift")
+    def drift(self, record: ProviderVersion) -> str:
+        return drift_badge(record)
+
+
 # --- Templates ------------------------------------------------------------------------------------
 @admin.register(PromptTemplate)
 class PromptTemplateAdmin(admin.ModelAdmin):
     form = PromptTemplateForm
-    inlines = [TemplateVersionInline, TemplateEventInline]
+    inlines = [TemplateVersionInline, TemplateEventInline, ProviderVersionInline]
     list_display = [
         "key",
         "language",

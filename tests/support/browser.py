@@ -12,7 +12,7 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
@@ -102,12 +102,26 @@ def open_page(driver: WebDriver, live_server_url: str, path: str) -> None:
     wait_until(driver, lambda d: d.execute_script("return document.readyState") == "complete")
 
 
+def _gone(element: WebElement) -> bool:
+    """True once the element left the document. Mid-navigation chromedriver sometimes says so with a
+    generic "does not belong to the document" error instead of a stale-element one."""
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as exc:
+        if "does not belong to the document" in str(exc):
+            return True
+        raise
+    return False
+
+
 def submit(driver: WebDriver, css: str = "input[type=submit], button[type=submit]") -> None:
     """Click a submit control and wait for the next page to replace the current one."""
     button = wait_for_clickable(driver, css)
     old_html = driver.find_element(By.TAG_NAME, "html")
     button.click()
-    wait_until(driver, EC.staleness_of(old_html))
+    wait_until(driver, lambda d: _gone(old_html))
     wait_until(driver, lambda d: d.execute_script("return document.readyState") == "complete")
 
 
