@@ -14,7 +14,7 @@ from django.utils import timezone
 from abtests.models import ABTest, Assignment, MetricEvent
 from promptconfig.common import metrics
 from promptconfig.common.cache import forget, read_through
-from promptconfig.common.errors import Conflict, NotFound, ValidationFailed
+from promptconfig.common.errors import ApiError, Conflict, NotFound, ValidationFailed
 from promptconfig.workspaces.models import Workspace
 from templates_app.models import Generation, PromptTemplate, TemplateVersion
 from templates_app.selectors import template_resolve, template_variants, version_for_caller
@@ -92,21 +92,29 @@ class Routed:
 def route(*, template: PromptTemplate, user_id: str) -> Routed | None:
     """The template and version an active test serves this user instead of `template`, or None.
 
-    Nobody is routed without a user id (there is no one to keep the variant for) or while no test is active.
+    Nobody is routed without a user id (there is no one to keep the variant for), while no test is active,
+    or while B cannot be served (deleted, archived or unpublished during the test): then everyone gets A,
+    outside the test, and nobody is assigned.
     """
     test = active_test_for(template) if user_id else None
-    if test is None:
+    b = _servable_b(test) if test else None
+    if b is None:
         return None
     variant = assignment_get_or_create(test=test, user_id=user_id)
-    if variant == "A":
-        chosen, pinned = template, test.version_a
-    else:  # B as served now (the test's copy may be older than B's latest publish)
-        b = test.template_b
-        chosen, pinned = template_variants(workspace_id=b.workspace_id, key=b.key).get(b.language), test.version_b
-        if chosen is None:  # B was deleted during the test: nobody can be routed to it
-            return None
-    version = pinned or version_for_caller(chosen)
+    chosen, version = (template, test.version_a or version_for_caller(template)) if variant == "A" else b
     return Routed(template=chosen, version=version, test_id=str(test.pk), variant=variant)
+
+
+def _servable_b(test: ABTest) -> tuple[PromptTemplate, TemplateVersion] | None:
+    """B as served now (the test's copy may be older than B's latest publish), or None."""
+    stored = test.template_b
+    current = template_variants(workspace_id=stored.workspace_id, key=stored.key).get(stored.language)
+    if current is None:
+        return None
+    try:
+        return current, test.version_b or version_for_caller(current)
+    except ApiError:
+        return None
 
 
 # --- creation and control --------------------------------------------------------------------------

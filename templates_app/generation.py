@@ -126,11 +126,10 @@ def generate(
     started = time.perf_counter()
     context, custom_variables = context or {}, custom_variables or {}
     template = template_for_caller(workspace=workspace, template_id=template_id, node_name=node_name, language=language)
+    chosen = version_for_caller(template, version=version, label=label)  # the lifecycle rules apply first
     routed = route(template=template, user_id=user_id) if version is None and not label else None  # pins win
     if routed:
         template, chosen = routed.template, routed.version
-    else:
-        chosen = version_for_caller(template, version=version, label=label)
     resolved = resolve(template, chosen)
     variables = collect_variables(
         profile=profile_variables(workspace_id=workspace.pk, user_id=user_id), context=context, custom=custom_variables
@@ -199,10 +198,11 @@ def prompt_data(
 ) -> PromptData:
     """What a client needs to render locally: body, includes, the user's placeholders, what is left to supply."""
     template = template_for_caller(workspace=workspace, template_id=template_id, node_name=node_name, language=language)
+    chosen = version_for_caller(template)  # the lifecycle rules apply first
     routed = route(template=template, user_id=user_id)
     if routed:
-        template = routed.template
-    resolved = resolve(template, routed.version if routed else version_for_caller(template))
+        template, chosen = routed.template, routed.version
+    resolved = resolve(template, chosen)
     placeholders = base_variables(profile_variables(workspace_id=workspace.pk, user_id=user_id))
     ab_test = {"test_id": routed.test_id, "variant": routed.variant} if routed else None
     material = json.dumps(

@@ -331,3 +331,25 @@ def test_analyze_on_demand_queues_the_task(writer, reader, test_id):
     response = writer.post(f"{TESTS}/{test_id}/analyze")
     assert response.status_code == 202  # eager Celery in tests without a broker; the worker test covers the queue
     assert answer(reader.post(f"{TESTS}/{test_id}/analyze")) == (403, "permission_denied")
+
+
+def archive(writer, key: str) -> None:
+    for status in ("deprecated", "archived"):
+        response = writer.put(f"/api/v1/templates/{key}/lifecycle", {"status": status, "reason": "r"}, format="json")
+        assert response.status_code == 200, response.content
+
+
+def test_when_b_cannot_be_served_everyone_gets_a_outside_the_test(writer, reader, test_id):
+    b_user = user_with("B", test_id)
+    gen = {"template_id": "lesson_a", "user_id": b_user, "context": {"topic": "x"}}
+    archive(writer, "lesson_b")
+    served = reader.post("/api/v1/prompts/generate", gen, format="json").json()
+    assert served["template_used"] == "lesson_a" and served["ab_test"] is None
+    assert not Assignment.objects.filter(test_id=test_id, user_id=b_user).exists()
+
+
+def test_an_archived_template_a_is_gone_for_every_variant(writer, reader, test_id):
+    b_user = user_with("B", test_id)
+    archive(writer, "lesson_a")
+    gen = {"template_id": "lesson_a", "user_id": b_user, "context": {"topic": "x"}}
+    assert answer(reader.post("/api/v1/prompts/generate", gen, format="json")) == (410, "gone")
