@@ -27,6 +27,7 @@ class ABTestViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
     """A/B tests of the caller's workspace."""
 
     serializer_class = ABTestSerializer
+    filterset_fields = ["status"]
     lookup_value_regex = r"[^/]+"
     action_scopes = {"select": "read", "metrics": "read"}  # runtime calls, as the contract says
 

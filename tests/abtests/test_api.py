@@ -136,6 +136,9 @@ def test_status_transitions(writer, test_id):
 def test_list_read_and_workspace_isolation(writer, reader, make_client, test_id):
     listed = reader.get(TESTS).json()
     assert listed["count"] == 1 and listed["results"][0]["test_id"] == test_id
+    assert reader.get(TESTS, {"status": "active"}).json()["count"] == 1
+    assert reader.get(TESTS, {"status": "paused"}).json()["count"] == 0
+    assert answer(reader.get(TESTS, {"status": "bogus"})) == (400, "validation_error")
     assert reader.get(f"{TESTS}/{test_id}").json()["name"] == "Story vs steps"
     stranger = make_client(scope="admin")
     assert stranger.get(TESTS).json()["count"] == 0
