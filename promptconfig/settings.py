@@ -240,6 +240,8 @@ GENERATION_RETENTION_DAYS = env_int("GENERATION_RETENTION_DAYS", 30)
 # Generation records go through a Redis queue, flushed to the database by Celery beat every 5 s, instead
 # of a database write in each request. Needs Redis and a worker; on by default when both are configured.
 GENERATION_LOG_QUEUE = env_bool("GENERATION_LOG_QUEUE", default=bool(REDIS_URL and CELERY_BROKER_URL))
+# /health reports the queue's length, and says "degraded" above this many waiting records.
+GENERATION_LOG_MAX_BACKLOG = env_int("GENERATION_LOG_MAX_BACKLOG", 10000)
 # Each process keeps up to LOCAL_CACHE_ENTRIES cache entries in memory (0: none), checked against a
 # per-workspace epoch in Redis on every request and never older than LOCAL_CACHE_SECONDS
 # (promptconfig/common/cache.py).

@@ -94,6 +94,17 @@ def generations_log(records: list[Generation]) -> None:
     _store(records)
 
 
+def generations_queued() -> int | None:
+    """How many records wait in the queue; None with the queue off or Redis unreachable."""
+    if not settings.GENERATION_LOG_QUEUE:
+        return None
+    try:
+        return int(_redis().llen(_key(QUEUE_KEY)))
+    except Exception as exc:
+        logger.warning("generation log queue unavailable: %s", exc)
+        return None
+
+
 def generations_flush(*, batch_size: int = 500) -> int:
     """Move queued records into the database; returns how many were taken off the queue."""
     if not settings.GENERATION_LOG_QUEUE:

@@ -1,8 +1,10 @@
-"""GET /health: database, cache and broker checks. 503 only when the database is down."""
+"""GET /health: database, cache and broker checks (and the generation-log backlog when the queue is on).
+503 only when the database is down."""
 
 import logging
 import uuid
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
@@ -11,6 +13,7 @@ from django.views.decorators.http import require_GET
 
 import promptconfig
 from promptconfig.celery import app as celery_app
+from templates_app.generation_log import generations_queued
 
 logger = logging.getLogger("promptconfig.health")
 
@@ -64,4 +67,10 @@ def health(request: HttpRequest) -> JsonResponse:
     else:
         status = "ok"
     body = {"status": status, "checks": checks, "version": promptconfig.__version__}
+    queued = generations_queued()
+    if queued is not None:
+        # Records wait in Redis until a worker flushes them: a long queue means no worker is running.
+        body["generation_log"] = {"queued": queued, "max_backlog": settings.GENERATION_LOG_MAX_BACKLOG}
+        if queued > settings.GENERATION_LOG_MAX_BACKLOG and status == "ok":
+            body["status"] = "degraded"
     return JsonResponse(body, status=503 if status == "error" else 200)

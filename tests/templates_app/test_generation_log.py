@@ -75,3 +75,21 @@ def test_with_the_queue_unreachable_records_are_stored_directly(queued, reader, 
         response = reader.post(GEN, {"template_id": "lesson", "context": {"topic": "x"}}, format="json")
         assert response.status_code == 200
     assert Generation.objects.filter(pk=response.json()["prompt_id"]).exists()
+
+
+def test_health_reports_the_backlog_and_degrades_when_no_worker_drains_it(queued, reader, client, settings):
+    for topic in ("a", "b", "c"):
+        reader.post(GEN, {"template_id": "lesson", "context": {"topic": topic}}, format="json")
+    body = client.get("/health").json()
+    assert body["generation_log"] == {"queued": 3, "max_backlog": settings.GENERATION_LOG_MAX_BACKLOG}
+    assert body["status"] == "ok"
+    settings.GENERATION_LOG_MAX_BACKLOG = 2
+    response = client.get("/health")
+    assert response.status_code == 200 and response.json()["status"] == "degraded"
+    generations_flush()
+    assert client.get("/health").json()["generation_log"]["queued"] == 0
+
+
+def test_health_says_nothing_of_the_queue_when_it_is_off(db, client, settings):
+    settings.GENERATION_LOG_QUEUE = False
+    assert "generation_log" not in client.get("/health").json()
