@@ -25,6 +25,18 @@ class RequestSerializer(serializers.Serializer):
         value = self._fast(data)
         return super().run_validation(data) if value is _SLOW else value
 
+    @classmethod
+    def fast_validated(cls, data) -> dict | None:
+        """The validated data of a plain valid body without building a serializer for it (about 20 µs
+        less per request), else None: then validate as usual for DRF's errors. Runs `_fast` on one
+        shared, data-less instance of the class, so `validate` and `validate_<field>` must not keep state
+        on the serializer (they only ever look at their arguments here)."""
+        prototype = cls.__dict__.get("_prototype")
+        if prototype is None:
+            prototype = cls._prototype = cls()
+        value = prototype._fast(data)
+        return None if value is _SLOW else value
+
     def _fast(self, data):
         if type(data) is not dict or self.validators:
             return _SLOW

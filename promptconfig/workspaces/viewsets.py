@@ -2,6 +2,7 @@
 
 from rest_framework import viewsets
 
+from promptconfig.common.serializers import RequestSerializer
 from promptconfig.workspaces.models import Workspace
 
 
@@ -23,6 +24,10 @@ class WorkspaceScopedMixin:
     @staticmethod
     def validated(serializer_class, data, **kwargs) -> dict:
         """Validate request data with a serializer; a failure is the contract's 400 validation_error."""
+        if not kwargs and issubclass(serializer_class, RequestSerializer):
+            value = serializer_class.fast_validated(data)
+            if value is not None:
+                return value
         serializer = serializer_class(data=data, **kwargs)
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data

@@ -100,3 +100,17 @@ def test_runtime_serializers_take_the_fast_path_only_for_valid_bodies(serializer
     else:
         with pytest.raises(serializers.ValidationError):
             drf(body)
+
+
+@pytest.mark.parametrize("body", BODIES, ids=[repr(body) for body in BODIES])
+def test_the_class_level_fast_path_agrees_with_drf_or_steps_aside(body):
+    valid, drf = outcome(Drf, body)
+    fast = Mixed.fast_validated(body)
+    assert fast is None or (valid and fast == drf)
+
+
+@pytest.mark.parametrize(
+    "body", [{"name": "ab"}, {"name": "ab", "count": 3, "data": {"a": 1}}, {"name": "ab", "code": "abc"}]
+)
+def test_plain_valid_bodies_take_the_class_level_fast_path(body):
+    assert Mixed.fast_validated(body) == outcome(Drf, body)[1]
