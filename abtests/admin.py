@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -17,6 +18,7 @@ from abtests import services
 from abtests.charts import metric_chart, p_text, participants_chart
 from abtests.models import ABTest, Assignment, MetricEvent
 from abtests.tasks import ab_test_analyze_task
+from promptconfig.common.admin import RecordAdmin
 from promptconfig.common.errors import ApiError
 
 Status = ABTest.Status
@@ -129,9 +131,12 @@ class ABTestAdmin(admin.ModelAdmin):
         except ApiError as exc:  # a race the form could not see (another test just became active)
             messages.error(request, exc.message)
 
-    @admin.display(description="participants")
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(participant_count=Count("assignments"))
+
+    @admin.display(description="participants", ordering="participant_count")
     def participants(self, test: ABTest) -> int:
-        return test.assignments.count()
+        return test.participant_count
 
     @admin.display(description="winner")
     def winner(self, test: ABTest) -> str:
@@ -206,28 +211,16 @@ class ABTestAdmin(admin.ModelAdmin):
 
 
 @admin.register(Assignment)
-class AssignmentAdmin(admin.ModelAdmin):
+class AssignmentAdmin(RecordAdmin):
     list_display = ("user_id", "test", "variant", "created_at")
     list_filter = ("variant", "test")
     search_fields = ("user_id",)
     list_select_related = ("test",)
 
-    def has_add_permission(self, request) -> bool:
-        return False  # assignments happen at first exposure, never by hand
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(MetricEvent)
-class MetricEventAdmin(admin.ModelAdmin):
+class MetricEventAdmin(RecordAdmin):
     list_display = ("test", "user_id", "variant", "metric", "value", "created_at")
     list_filter = ("metric", "variant", "test")
     search_fields = ("user_id",)
     list_select_related = ("test",)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False

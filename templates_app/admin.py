@@ -18,6 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
 
+from promptconfig.common.admin import ReadOnlyAdmin
 from promptconfig.common.errors import ApiError
 from promptconfig_client.engine import RenderError
 from templates_app import admin_views
@@ -545,17 +546,6 @@ def free_fork_key(template: PromptTemplate) -> str:
 
 
 # --- Versions and events: read-only ---------------------------------------------------------------
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
 @admin.register(TemplateVersion)
 class TemplateVersionAdmin(ReadOnlyAdmin):
     list_display = ["__str__", "number", "created_by", "created_at", "change_note", "first_published_at"]

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.db.models import Count, F, Max, QuerySet, Window
 from django.utils.html import format_html
 
+from promptconfig.common.admin import ReadOnlyAdmin
 from versions.models import ProviderVersion
 
 DRIFT_STYLE = "color: #fff; background: #d9480f; padding: 1px 6px; border-radius: 3px"
@@ -33,17 +34,6 @@ def drift_badge(record: ProviderVersion) -> str:
             record.keys_for_model,
         )
     return format_html('<span class="pc-drift pc-drift-replaced" style="{}">drift: replaced</span>', REPLACED_STYLE)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(ProviderVersion)

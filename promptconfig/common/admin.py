@@ -1,0 +1,20 @@
+"""Admin bases shared by the apps."""
+
+from django.contrib import admin
+
+
+class RecordAdmin(admin.ModelAdmin):
+    """Rows only the service writes (assignments, events): browse and delete them, never add or edit."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ReadOnlyAdmin(RecordAdmin):
+    """Rows that are history (versions, events, provider versions): browse only."""
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
