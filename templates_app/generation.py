@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from abtests.services import feedback_record, route
+from abtests.services import Routed, feedback_record, route
 from profiles.selectors import profile_variables
 from promptconfig.common import metrics
 from promptconfig.common.cache import read_through
@@ -76,6 +76,16 @@ def collect_variables(
     return {**base_variables(profile), **context, **custom}
 
 
+def serve(
+    template: PromptTemplate, *, user_id: str, version: int | None = None, label: str | None = None
+) -> tuple[PromptTemplate, TemplateVersion, Routed | None]:
+    """The template and version a caller gets: the lifecycle rules first, then the user's A/B variant
+    (unless the caller pinned a version or label)."""
+    chosen = version_for_caller(template, version=version, label=label)
+    routed = route(template=template, user_id=user_id) if version is None and not label else None
+    return (routed.template, routed.version, routed) if routed else (template, chosen, None)
+
+
 @dataclass
 class Resolved:
     """A version ready to render, with everything its includes bring."""
@@ -126,10 +136,7 @@ def generate(
     started = time.perf_counter()
     context, custom_variables = context or {}, custom_variables or {}
     template = template_for_caller(workspace=workspace, template_id=template_id, node_name=node_name, language=language)
-    chosen = version_for_caller(template, version=version, label=label)  # the lifecycle rules apply first
-    routed = route(template=template, user_id=user_id) if version is None and not label else None  # pins win
-    if routed:
-        template, chosen = routed.template, routed.version
+    template, chosen, routed = serve(template, user_id=user_id, version=version, label=label)
     resolved = resolve(template, chosen)
     variables = collect_variables(
         profile=profile_variables(workspace_id=workspace.pk, user_id=user_id), context=context, custom=custom_variables
@@ -198,10 +205,7 @@ def prompt_data(
 ) -> PromptData:
     """What a client needs to render locally: body, includes, the user's placeholders, what is left to supply."""
     template = template_for_caller(workspace=workspace, template_id=template_id, node_name=node_name, language=language)
-    chosen = version_for_caller(template)  # the lifecycle rules apply first
-    routed = route(template=template, user_id=user_id)
-    if routed:
-        template, chosen = routed.template, routed.version
+    template, chosen, routed = serve(template, user_id=user_id)
     resolved = resolve(template, chosen)
     placeholders = base_variables(profile_variables(workspace_id=workspace.pk, user_id=user_id))
     ab_test = {"test_id": routed.test_id, "variant": routed.variant} if routed else None

@@ -18,6 +18,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 
+from promptconfig.common.cache import redis_connection
 from templates_app.models import Generation, PromptTemplate
 
 logger = logging.getLogger("promptconfig.generation_log")
@@ -40,12 +41,6 @@ FIELDS = (
     "ab_variant",
     "latency_ms",
 )
-
-
-def _redis():
-    from django_redis import get_redis_connection
-
-    return get_redis_connection("default")
 
 
 def _key(name: str) -> str:
@@ -87,7 +82,7 @@ def generations_log(records: list[Generation]) -> None:
         return
     if settings.GENERATION_LOG_QUEUE:
         try:
-            _redis().rpush(_key(QUEUE_KEY), *(_encode(record) for record in records))
+            redis_connection().rpush(_key(QUEUE_KEY), *(_encode(record) for record in records))
             return
         except Exception as exc:  # Redis down or refusing: store now rather than lose the records
             logger.warning("generation log queue unavailable, storing directly: %s", exc)
@@ -99,7 +94,7 @@ def generations_queued() -> int | None:
     if not settings.GENERATION_LOG_QUEUE:
         return None
     try:
-        return int(_redis().llen(_key(QUEUE_KEY)))
+        return int(redis_connection().llen(_key(QUEUE_KEY)))
     except Exception as exc:
         logger.warning("generation log queue unavailable: %s", exc)
         return None
@@ -110,7 +105,7 @@ def generations_flush(*, batch_size: int = 500) -> int:
     if not settings.GENERATION_LOG_QUEUE:
         return 0
     try:
-        redis = _redis()
+        redis = redis_connection()
         if not redis.set(_key(LOCK_KEY), "1", nx=True, ex=60):
             return 0  # another flusher is at it
     except Exception as exc:

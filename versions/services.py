@@ -17,6 +17,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from promptconfig.common import metrics
+from promptconfig.common.cache import redis_connection
 from promptconfig.common.errors import ApiError, GatewayTimeout, ValidationFailed
 from templates_app.models import PromptTemplate, TemplateEvent
 from versions import probes
@@ -47,11 +48,8 @@ def _guard_acquire(key: str) -> bool:
     a version capture (it only loses the storm protection for a while)."""
     if not settings.REDIS_URL:
         return cache.add(key, "1", settings.PROBE_GUARD_SECONDS)
-    from django_redis import get_redis_connection
-
     try:
-        redis = get_redis_connection("default")
-        return bool(redis.set(cache.make_key(key), "1", nx=True, ex=settings.PROBE_GUARD_SECONDS))
+        return bool(redis_connection().set(cache.make_key(key), "1", nx=True, ex=settings.PROBE_GUARD_SECONDS))
     except Exception as exc:  # any Redis failure: probe anyway
         logger.warning("probe guard unavailable, probing anyway: %s", exc)
         return True

@@ -67,6 +67,14 @@ class LocalCache:
 LOCAL = LocalCache()
 
 
+def redis_connection():
+    """The raw redis-py client behind the cache (for lists and SET NX EX), with none of the cache's error
+    hiding: callers handle failures. Keys must go through `cache.make_key` to carry the deployment's prefix."""
+    from django_redis import get_redis_connection
+
+    return get_redis_connection("default")
+
+
 def scope_of(key: str) -> str:
     namespace, _, rest = key.partition(":")
     workspace_id = rest.partition(":")[0]
