@@ -30,6 +30,9 @@ def _missing_service(name: str) -> str | None:
             redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1).ping()
         except redis.RedisError as exc:
             return f"Redis at REDIS_URL is not reachable: {exc}"
+    elif name == "broker":
+        if not settings.CELERY_BROKER_URL:
+            return "no Celery broker is configured (set CELERY_BROKER_URL)"
     elif name == "browser":
         for binary in ("chromium", "chromedriver"):
             if not shutil.which(binary):
@@ -38,7 +41,7 @@ def _missing_service(name: str) -> str | None:
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    for name in ("postgres", "redis", "browser"):
+    for name in ("postgres", "redis", "broker", "browser"):
         if item.get_closest_marker(name) and (reason := _missing_service(name)):
             if REQUIRE_SERVICES:
                 pytest.fail(f"REQUIRE_SERVICES=1 but {reason}", pytrace=False)

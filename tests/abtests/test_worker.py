@@ -55,7 +55,8 @@ def waiting_on_a_lock() -> int:
         return observer.execute(query).fetchone()[0]
 
 
-def test_beat_schedules_the_analysis_and_the_worker_stores_results(transactional_db, broker, tmp_path):
+@pytest.mark.broker
+def test_beat_schedules_the_analysis_and_the_worker_stores_results(transactional_db, tmp_path):
     test = b_wins_test()
     env = worker_env(f"abtests-{uuid.uuid4().hex}", ABTEST_ANALYSIS_SECONDS="1")
     with celery_worker(env, beat=True, log_path=tmp_path / "worker.log"):
@@ -67,7 +68,8 @@ def test_beat_schedules_the_analysis_and_the_worker_stores_results(transactional
     assert analysed.results["winner"] == "template_b" and analysed.results["statistical_significance"] is True
 
 
-def test_a_worker_killed_mid_analysis_leaves_the_task_to_be_redelivered(transactional_db, broker, tmp_path):
+@pytest.mark.broker
+def test_a_worker_killed_mid_analysis_leaves_the_task_to_be_redelivered(transactional_db, tmp_path):
     test = b_wins_test()
     queue = f"abtests-{uuid.uuid4().hex}"
     # A short visibility timeout (twice the hard time limit) so that the unacknowledged task comes back soon.

@@ -17,17 +17,3 @@ def browser() -> Iterator[WebDriver]:
     """
     with chromium_driver() as driver:
         yield driver
-
-
-@pytest.fixture
-def broker() -> str:
-    """The Celery broker URL of this run, for tests that start a real worker."""
-    import os
-
-    from django.conf import settings
-
-    if not settings.CELERY_BROKER_URL:
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail("REQUIRE_SERVICES=1 but CELERY_BROKER_URL is not set", pytrace=False)
-        pytest.skip("CELERY_BROKER_URL is not set")
-    return settings.CELERY_BROKER_URL

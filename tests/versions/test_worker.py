@@ -11,7 +11,7 @@ from tests.factories import WorkspaceFactory
 from tests.support.servers import celery_worker, wait_for, worker_env
 from versions.models import ProviderVersion
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.broker]
 
 
 def beats(tmp_path) -> int:
@@ -20,7 +20,7 @@ def beats(tmp_path) -> int:
     return sum("versions.tasks.ensure_versions_due_task[" in line and "received" in line for line in log.splitlines())
 
 
-def test_beat_ensures_the_versions_of_published_templates(transactional_db, broker, tmp_path):
+def test_beat_ensures_the_versions_of_published_templates(transactional_db, tmp_path):
     workspace = WorkspaceFactory()
     for key, provider, model in (("steps", "openai", "gpt-4o"), ("story", "anthropic", "claude-3-5-sonnet")):
         config = {"provider": provider, "model": model, "params": {}}
