@@ -1,15 +1,14 @@
 """Assignment spread and concurrency, and the statistics of the analysis."""
 
 import random
-import threading
 
 import pytest
-from django.db import connection
 
 from abtests.models import ABTest, Assignment, MetricEvent
 from abtests.services import ab_test_analyze, ab_test_create, assignment_get_or_create, variant_for
 from promptconfig.common import metrics
 from templates_app.services import template_create
+from tests.support.concurrency import all_at_once
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -68,23 +67,7 @@ def test_concurrent_first_requests_store_one_assignment(ab_test):
         test_id=str(ab_test.pk), variant=variant_for(ab_test.pk, "racer", 0.5)
     )
     before = counter._value.get()
-    barrier = threading.Barrier(8)
-    answers, errors = [], []
-
-    def first_request():
-        try:
-            barrier.wait()
-            answers.append(assignment_get_or_create(test=ab_test, user_id="racer"))
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=first_request) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers, errors = all_at_once(8, lambda _: assignment_get_or_create(test=ab_test, user_id="racer"))
     assert errors == []
     assert len(set(answers)) == 1 and len(answers) == 8
     assert Assignment.objects.filter(test=ab_test, user_id="racer").count() == 1

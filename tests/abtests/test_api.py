@@ -9,12 +9,7 @@ from abtests.models import ABTest, Assignment, MetricEvent
 from abtests.services import variant_for
 from promptconfig.common import metrics
 from templates_app.services import template_create, template_update
-from tests.support.api import code_of
-
-
-def answer(response) -> tuple[int, str]:
-    return response.status_code, code_of(response)
-
+from tests.support.api import answer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 

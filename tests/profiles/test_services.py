@@ -1,12 +1,10 @@
 """Profile services and selectors: the cached prompt variables, session counting, the rules."""
 
 import hashlib
-import threading
 from unittest import mock
 
 import pytest
 from django.core.cache import cache
-from django.db import connection
 from django.db.models import QuerySet
 
 from profiles.models import UserProfile
@@ -14,6 +12,7 @@ from profiles.selectors import profile_get, profile_variables, variables_cache_k
 from profiles.services import profile_create, profile_delete, profile_record_session, profile_update
 from promptconfig.common.errors import Conflict, NotFound, ValidationFailed
 from tests.factories import WorkspaceFactory
+from tests.support.concurrency import all_at_once
 
 DEFAULT_VARIABLES = {
     "learning_style": "visual",
@@ -230,24 +229,12 @@ def test_concurrent_sessions_are_all_counted(transactional_db):
     workspace = WorkspaceFactory()
     profile_create(workspace=workspace, user_id="u1")
     threads, per_thread = 8, 5
-    barrier = threading.Barrier(threads)
-    errors = []
 
     def record(index: int) -> None:
-        try:
-            barrier.wait()
-            for _ in range(per_thread):
-                profile_record_session(workspace=workspace, user_id="u1", duration_seconds=index * 10)
-        except Exception as error:  # surfaced below
-            errors.append(error)
-        finally:
-            connection.close()
+        for _ in range(per_thread):
+            profile_record_session(workspace=workspace, user_id="u1", duration_seconds=index * 10)
 
-    workers = [threading.Thread(target=record, args=(index,)) for index in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
+    _, errors = all_at_once(threads, record)
     assert errors == []
     profile = profile_get(workspace=workspace, user_id="u1")
     assert profile.total_sessions == threads * per_thread

@@ -1,16 +1,17 @@
 """Provider model versions: ensure-version and model-versions, stub and real probes, the hour guard,
 concurrency, drift and metrics, on PostgreSQL and Redis."""
 
-import threading
+import hashlib
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from promptconfig.common import metrics
 from templates_app.models import TemplateEvent
 from templates_app.services import template_create
+from tests.support.api import answer
+from tests.support.concurrency import all_at_once
 from tests.support.fake_providers import FakeProviders
 from tests.support.servers import free_port
 from versions.models import ProviderVersion
@@ -19,10 +20,6 @@ from versions.services import ensure_version
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 BODY = "Explain {{ topic }}."
-
-
-def answer(response) -> tuple[int, str]:
-    return response.status_code, response.json()["error"]["code"]
 
 
 def ensure(client, key="lesson", **body):
@@ -73,10 +70,10 @@ def at(moment):
 @pytest.mark.parametrize(
     ("provider", "model", "key"),
     [
-        ("openai", "gpt-4o", "fp_stub_" + __import__("hashlib").sha256(b"openai:gpt-4o").hexdigest()[:8]),
+        ("openai", "gpt-4o", "fp_stub_" + hashlib.sha256(b"openai:gpt-4o").hexdigest()[:8]),
         ("google", "gemini-1.5-pro", "gemini-1.5-pro-stub-001"),
         ("anthropic", "claude-3-5-sonnet", "claude-3-5-sonnet"),
-        ("azure-openai", "gpt-4o", "fp_stub_azure_" + __import__("hashlib").sha256(b"azure:gpt-4o").hexdigest()[:8]),
+        ("azure-openai", "gpt-4o", "fp_stub_azure_" + hashlib.sha256(b"azure:gpt-4o").hexdigest()[:8]),
         ("mistral", "large", "unknown"),
     ],
 )
@@ -152,23 +149,9 @@ def test_fifty_concurrent_ensure_versions_leave_one_row_and_one_probe(workspace,
     template = template_create(workspace=workspace, actor="t", key="lesson", name="L", template=BODY)
     template = type(template).objects.select_related("workspace").get(pk=template.pk)
     before = attempts("anthropic", "claude-x")
-    results, errors = [], []
-    barrier = threading.Barrier(50)
-
-    def call():
-        try:
-            barrier.wait()
-            results.append(ensure_version(template=template, provider="anthropic", model_id="claude-x"))
-        except Exception as exc:  # reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=call) for _ in range(50)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results, errors = all_at_once(
+        50, lambda _: ensure_version(template=template, provider="anthropic", model_id="claude-x")
+    )
     assert errors == []
     assert ProviderVersion.objects.count() == 1
     assert sum(result.created for result in results) == 1 and sum(result.probed for result in results) == 1
@@ -182,26 +165,13 @@ def test_fifty_concurrent_upserts_of_one_key_leave_one_row(workspace):
 
     template = template_create(workspace=workspace, actor="t", key="lesson", name="L", template=BODY)
     template = type(template).objects.select_related("workspace").get(pk=template.pk)
-    created, errors = [], []
-    barrier = threading.Barrier(50)
     now = timezone.now()
-
-    def upsert():
-        try:
-            barrier.wait()
-            created.append(
-                version_record(template=template, provider="openai", model_id="gpt-4o", version_key="fp_1", now=now)[1]
-            )
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=upsert) for _ in range(50)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    created, errors = all_at_once(
+        50,
+        lambda _: version_record(template=template, provider="openai", model_id="gpt-4o", version_key="fp_1", now=now)[
+            1
+        ],
+    )
     assert errors == []
     assert ProviderVersion.objects.count() == 1 and sum(created) == 1
     assert ProviderVersion.objects.get().seen_count == 50

@@ -1,6 +1,7 @@
 """The hourly beat entry, end to end: a real Celery worker with its embedded beat finds the published
 templates with a model_config, fans out one ensure-version task each, and the version rows appear."""
 
+import hashlib
 import uuid
 
 import pytest
@@ -47,7 +48,7 @@ def test_beat_ensures_the_versions_of_published_templates(transactional_db, tmp_
         for row in ProviderVersion.objects.select_related("template")
     }
     assert rows == {
-        ("steps", "openai", "gpt-4o", "fp_stub_" + __import__("hashlib").sha256(b"openai:gpt-4o").hexdigest()[:8]),
+        ("steps", "openai", "gpt-4o", "fp_stub_" + hashlib.sha256(b"openai:gpt-4o").hexdigest()[:8]),
         ("story", "anthropic", "claude-3-5-sonnet", "claude-3-5-sonnet"),
     }
     # Beat ran every second, but the hour guard kept it to one probe per (template, provider, model).
