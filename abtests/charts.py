@@ -1,6 +1,7 @@
 """Inline-SVG geometry for the results page of the admin (no JavaScript, nothing from a CDN)."""
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 WIDTH, LABEL_W, VALUE_W, ROW_H, BAR_H, TOP = 640, 150, 170, 44, 22, 12
@@ -14,11 +15,14 @@ def p_text(p_value: float | None) -> str:
     return f"{p_value:.2g}" if p_value < 0.0001 else f"{p_value:.4f}"
 
 
-def _scale(low: float, high: float) -> tuple[float, float]:
+def _axis(low: float, high: float) -> Callable[[float], float]:
+    """x(value) over the plot area for values from `low` to `high` (0 always in view, 5 % of air)."""
     if low == high:
         high = low + 1
     pad = (high - low) * 0.05
-    return min(0.0, low - pad), high + pad
+    low, high = min(0.0, low - pad), high + pad
+    plot_w = WIDTH - LABEL_W - VALUE_W
+    return lambda value: round(LABEL_W + (value - low) / (high - low) * plot_w, 1)
 
 
 def participants_chart(results: dict, traffic_split: float) -> dict[str, Any]:
@@ -26,11 +30,7 @@ def participants_chart(results: dict, traffic_split: float) -> dict[str, Any]:
     counts = [results["results"][arm]["participants"] for arm, _ in ARMS]
     total = sum(counts)
     expected = [total * traffic_split, total * (1 - traffic_split)]
-    low, high = _scale(0, max([*counts, *expected, 1]))
-    plot_w = WIDTH - LABEL_W - VALUE_W
-
-    def x(value: float) -> float:
-        return round(LABEL_W + (value - low) / (high - low) * plot_w, 1)
+    x = _axis(0, max([*counts, *expected, 1]))
 
     rows = []
     for index, ((arm, variant), count, wanted) in enumerate(zip(ARMS, counts, expected, strict=True)):
@@ -79,11 +79,7 @@ def metric_chart(results: dict, name: str) -> dict[str, Any]:
             }
         )
     known = [value for item in arms for value in (item["low"], item["high"]) if value is not None]
-    low, high = _scale(min(known, default=0), max(known, default=1))
-    plot_w = WIDTH - LABEL_W - VALUE_W
-
-    def x(value: float) -> float:
-        return round(LABEL_W + (value - low) / (high - low) * plot_w, 1)
+    x = _axis(min(known, default=0), max(known, default=1))
 
     rows = []
     for index, item in enumerate(arms):

@@ -117,7 +117,8 @@ def read_through(key: str, load: Callable[[], Any], *, timeout: int, cache_type:
     epoch = None
     if epochs is not None:
         scope = scope_of(key)
-        request_epochs(scope)
+        if scope not in epochs:  # usually read already, with the API key's
+            request_epochs(scope)
         epoch = epochs[scope]
     value = _MISSING if epoch is None else LOCAL.get(key, epoch)
     hit = value is not _MISSING
