@@ -5,7 +5,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from promptconfig.workspaces.models import Workspace
-from templates_app.models import Generation, PromptTemplate, TemplateVersion
+from templates_app.models import PromptTemplate, TemplateVersion
 
 
 class ABTest(models.Model):
@@ -92,14 +92,15 @@ class MetricEvent(models.Model):
     variant = models.CharField(max_length=1)
     metric = models.CharField(max_length=100)
     value = models.FloatField()
-    generation = models.ForeignKey(Generation, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # The prompt whose feedback this value came from (a plain id: generation records live above this app).
+    prompt_id = models.UUIDField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
             # Feedback sent again on a prompt replaces its values instead of counting twice.
             models.UniqueConstraint(
-                fields=["generation", "metric"], condition=Q(generation__isnull=False), name="event_once_per_prompt"
+                fields=["prompt_id", "metric"], condition=Q(prompt_id__isnull=False), name="event_once_per_prompt"
             )
         ]
         indexes = [models.Index(fields=["test", "metric", "variant"])]

@@ -16,7 +16,7 @@ from promptconfig.common import metrics
 from promptconfig.common.cache import forget, read_through
 from promptconfig.common.errors import ApiError, Conflict, NotFound, ValidationFailed
 from promptconfig.workspaces.models import Workspace
-from templates_app.models import Generation, PromptTemplate, TemplateVersion
+from templates_app.models import PromptTemplate, TemplateVersion
 from templates_app.selectors import template_resolve, template_variants, version_for_caller
 
 Status = ABTest.Status
@@ -29,7 +29,6 @@ TRANSITIONS = {
 ROUTE_CACHE_TIMEOUT = 3600
 ASSIGNMENT_CACHE_TIMEOUT = 24 * 3600
 SRM_ALPHA = 0.001
-FEEDBACK_METRICS = {"rating": "rating", "effectiveness_score": "effectiveness"}
 
 
 # --- assignment ------------------------------------------------------------------------------------
@@ -229,28 +228,19 @@ def metric_record(*, test: ABTest, user_id: str, metric: str, value: float) -> M
     return MetricEvent.objects.create(test=test, user_id=user_id, variant=variant, metric=metric, value=value)
 
 
-def feedback_record(*, generation: Generation) -> None:
-    """A prompt's feedback as metric events of its test (rating -> `rating`, effectiveness_score ->
-    `effectiveness`, feedback metrics by name); feedback sent again replaces its values."""
-    if not generation.ab_test_id:
-        return
-    test = ABTest.objects.filter(pk=generation.ab_test_id).only("status").first()
+def feedback_record(*, test_id: str, prompt_id, user_id: str, variant: str, values: dict[str, float | None]) -> None:
+    """A prompt's feedback as metric events of its test, one per metric (`rating`, `effectiveness` and the
+    feedback's own metrics); values that are None are skipped, and feedback sent again replaces its values."""
+    test = ABTest.objects.filter(pk=test_id).only("status").first()
     if test is None or test.status == Status.COMPLETED:
         return
-    values = {name: getattr(generation, field) for field, name in FEEDBACK_METRICS.items()}
-    values.update(generation.feedback_metrics)
     for metric, value in values.items():
         if value is None:
             continue
         MetricEvent.objects.update_or_create(
-            generation=generation,
+            prompt_id=prompt_id,
             metric=metric,
-            defaults={
-                "test_id": test.pk,
-                "user_id": generation.user_id,
-                "variant": generation.ab_variant,
-                "value": float(value),
-            },
+            defaults={"test_id": test.pk, "user_id": user_id, "variant": variant, "value": float(value)},
         )
 
 

@@ -8,19 +8,10 @@ from django.db.models import QuerySet
 from profiles.models import UserProfile
 from promptconfig.common.cache import read_through
 from promptconfig.common.errors import NotFound
+from promptconfig.common.variables import PROFILE_FIELDS
 from promptconfig.workspaces.models import Workspace
 
 VARIABLES_CACHE_TIMEOUT = 3600
-# The named profile fields that are prompt variables (the contract's "Generating prompts" section).
-VARIABLE_FIELDS = (
-    "learning_style",
-    "difficulty_level",
-    "language_preference",
-    "content_length_preference",
-    "example_preference",
-    "format_preference",
-    "preferred_subjects",
-)
 
 
 def profile_list(*, workspace: Workspace) -> QuerySet[UserProfile]:
@@ -50,13 +41,13 @@ def variables_cache_key(workspace_id: int, user_id: str) -> str:
 def default_variables() -> dict[str, Any]:
     """What a user without a profile contributes: the model's defaults, no attributes."""
     # Plain values, not TextChoices members: the variables are JSON data for the engine and the cache key.
-    defaults = {name: UserProfile._meta.get_field(name).get_default() for name in VARIABLE_FIELDS}
+    defaults = {name: UserProfile._meta.get_field(name).get_default() for name in PROFILE_FIELDS}
     return {name: str(value) if isinstance(value, str) else value for name, value in defaults.items()}
 
 
 def _variables_of(row: dict[str, Any]) -> dict[str, Any]:
     """Every key of `attributes`, then the named fields over them: a named field wins a clash of names."""
-    return {**(row["attributes"] or {}), **{name: row[name] for name in VARIABLE_FIELDS}}
+    return {**(row["attributes"] or {}), **{name: row[name] for name in PROFILE_FIELDS}}
 
 
 def profile_variables(*, workspace_id: int, user_id: str) -> dict[str, Any]:
@@ -78,7 +69,7 @@ def profile_variables(*, workspace_id: int, user_id: str) -> dict[str, Any]:
     def load() -> dict[str, Any]:
         row = (
             UserProfile.objects.filter(workspace_id=workspace_id, user_id=user_id)
-            .values(*VARIABLE_FIELDS, "attributes")
+            .values(*PROFILE_FIELDS, "attributes")
             .first()
         )
         return _variables_of(row) if row is not None else default_variables()

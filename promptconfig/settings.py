@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "templates_app",
     "abtests",
     "versions",
+    "generation",
 ]
 
 MIDDLEWARE = [
@@ -180,8 +181,8 @@ GEMINI_BASE_URL = env_str("GEMINI_BASE_URL", "https://generativelanguage.googlea
 GEMINI_API_KEY = env_str("GEMINI_API_KEY")
 # Periodic jobs; the domain apps add their entries here.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
-    "purge-old-generations": {"task": "templates_app.tasks.generations_purge_task", "schedule": 3600.0},
-    "flush-generation-log": {"task": "templates_app.tasks.generations_flush_task", "schedule": 5.0},
+    "purge-old-generations": {"task": "generation.tasks.generations_purge_task", "schedule": 3600.0},
+    "flush-generation-log": {"task": "generation.tasks.generations_flush_task", "schedule": 5.0},
     "ensure-provider-versions": {
         "task": "versions.tasks.ensure_versions_due_task",
         "schedule": float(PROBE_SCHEDULE_SECONDS),
@@ -242,6 +243,9 @@ GENERATION_RETENTION_DAYS = env_int("GENERATION_RETENTION_DAYS", 30)
 GENERATION_LOG_QUEUE = env_bool("GENERATION_LOG_QUEUE", default=bool(REDIS_URL and CELERY_BROKER_URL))
 # /health reports the queue's length, and says "degraded" above this many waiting records.
 GENERATION_LOG_MAX_BACKLOG = env_int("GENERATION_LOG_MAX_BACKLOG", 10000)
+# What /health reports beside its own checks: each a function returning a (name, body, degraded) triple or
+# None; the apps above promptconfig contribute them here, so health itself imports none of them.
+HEALTH_REPORTS = ["generation.log.health_report"]
 # Each process keeps up to LOCAL_CACHE_ENTRIES cache entries in memory (0: none), checked against a
 # per-workspace epoch in Redis on every request and never older than LOCAL_CACHE_SECONDS
 # (promptconfig/common/cache.py).

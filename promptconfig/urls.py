@@ -3,23 +3,23 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from abtests import urls as abtests_urls
+from generation import urls as generation_urls
+from generation.admin import analytics_admin_page
 from profiles import urls as profiles_urls
 from promptconfig.common import health, views
 from promptconfig.workspaces import urls as workspaces_urls
-from templates_app import analytics_urls
 from templates_app import urls as templates_urls
-from templates_app.analytics_views import analytics_admin_page
 from versions import urls as versions_urls
 
 # One flat list under /api/v1/ (every nested include costs each request a resolver level), with the
-# runtime routes of templates_app first: they are the hot paths, and patterns are tried in order.
+# runtime routes of generation first: they are the hot paths, and patterns are tried in order.
 api_v1 = [
+    *generation_urls.urlpatterns,
     *templates_urls.urlpatterns,
     *workspaces_urls.urlpatterns,
     *profiles_urls.urlpatterns,
     *abtests_urls.urlpatterns,
     *versions_urls.urlpatterns,
-    *analytics_urls.urlpatterns,
 ]
 
 urlpatterns = [

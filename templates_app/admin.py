@@ -5,26 +5,25 @@ Every write goes through templates_app.services. Errors the services raise (ApiE
 lifecycle changes need the `templates_app.publish_template` permission.
 """
 
-import json
 from collections.abc import Callable
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.urls import path, reverse
 from django.utils.formats import date_format
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
+from django.utils.html import format_html
 from django.utils.timezone import localtime
 
 from promptconfig.common.admin import ReadOnlyAdmin
 from promptconfig.common.errors import ApiError
 from promptconfig_client.engine import RenderError
 from templates_app import admin_views
+from templates_app.admin_inlines import TemplateEventInline, TemplateVersionInline
 from templates_app.admin_views import actor_for, can_publish
 from templates_app.forms import PromptTemplateForm
-from templates_app.models import PromptTemplate, TemplateEvent, TemplateLabel, TemplateVersion
+from templates_app.models import PromptTemplate, TemplateEvent, TemplateVersion
 from templates_app.services import (
     template_create,
     template_delete,
@@ -33,17 +32,9 @@ from templates_app.services import (
     template_update,
     version_publish,
 )
-from versions.admin import drift_badge, with_drift
-from versions.models import ProviderVersion
 
 SERVICE_ERROR_ATTR = "_templates_app_service_error"
 Status = PromptTemplate.Status
-
-
-def can_view_templates(request: HttpRequest) -> bool:
-    return request.user.has_perm("templates_app.view_prompttemplate") or request.user.has_perm(
-        "templates_app.change_prompttemplate"
-    )
 
 
 class Skip(Exception):
@@ -62,147 +53,12 @@ def error_text(error: Exception) -> str:
     return getattr(error, "message", None) or str(error)
 
 
-# --- Inlines: read-only history -------------------------------------------------------------------
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    max_num = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return can_view_templates(request)  # part of the template, whatever the rights on this model
-
-
-class TemplateVersionInline(ReadOnlyInline):
-    model = TemplateVersion
-    fk_name = "template"
-    verbose_name = "version"
-    verbose_name_plural = "Version history"
-    ordering = ["-number"]
-    history_fields = ["version", "created_by", "created_at", "change_note", "labels_display", "first_published_at"]
-    readonly_fields = [*history_fields, "tools", "serve"]
-
-    def get_fields(self, request, obj=None) -> list[str]:
-        tools = ["tools", "serve"] if can_publish(request) else ["tools"]
-        return [*self.history_fields, *tools]
-
-    def get_queryset(self, request) -> QuerySet[TemplateVersion]:
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("template__served_version")
-            .prefetch_related("labels")
-            .order_by("-number")
-        )
-
-    @admin.display(description="version")
-    def version(self, version: TemplateVersion) -> str:
-        if version.pk is None:
-            return "-"
-        return format_html('<span class="pc-version">v{}</span>', version.number)
-
-    @admin.display(description="labels")
-    def labels_display(self, version: TemplateVersion) -> str:
-        if version.pk is None:
-            return "-"
-        names = sorted(label.name for label in version.labels.all())
-        if version.number == version.template.latest_version_number:
-            names.append(TemplateLabel.LATEST)
-        return format_html_join(" ", '<span class="pc-label pc-label-{}">{}</span>', ((n, n) for n in names)) or "-"
-
-    @admin.display(description="")
-    def tools(self, version: TemplateVersion) -> str:
-        if version.pk is None:
-            return ""
-        template = version.template
-        preview = reverse("admin:templates_app_prompttemplate_preview", args=[template.pk])
-        compare = reverse("admin:templates_app_prompttemplate_compare", args=[template.pk])
-        links = [format_html('<a href="{}?version={}">preview</a>', preview, version.number)]
-        if version.number > 1:
-            links.append(
-                format_html('<a href="{}?from={}&amp;to={}">diff</a>', compare, version.number - 1, version.number)
-            )
-        return format_html('<span class="pc-row-tools">{}</span>', format_html_join(" · ", "{}", ((x,) for x in links)))
-
-    @admin.display(description="production")
-    def serve(self, version: TemplateVersion) -> str:
-        """Buttons of the separate #serve-form (outside the change form, so Enter never publishes)."""
-        if version.pk is None:
-            return ""
-        template = version.template
-        served = template.served_version
-        if served is not None and served.pk == version.pk:
-            return mark_safe('<span class="pc-serving-badge">serving</span>')
-        if template.status == Status.ARCHIVED:
-            return "-"
-        if served is not None and version.number < served.number:
-            name, label, css = "rollback", f"Roll back to v{version.number}", "pc-button pc-rollback"
-        else:
-            name, label, css = "publish", f"Publish v{version.number}", "pc-button pc-publish"
-        return format_html(
-            '<button type="submit" form="serve-form" name="{}" value="{}" class="{}">{}</button>',
-            name,
-            version.number,
-            css,
-            label,
-        )
-
-
-class TemplateEventInline(ReadOnlyInline):
-    model = TemplateEvent
-    fk_name = "template"
-    verbose_name = "event"
-    verbose_name_plural = "Event history"
-    classes = ["collapse"]
-    fields = ["created_at", "kind", "actor", "version_display", "data_display"]
-    readonly_fields = fields
-
-    def get_queryset(self, request) -> QuerySet[TemplateEvent]:
-        return super().get_queryset(request).select_related("version").order_by("-created_at", "-id")
-
-    @admin.display(description="version")
-    def version_display(self, event: TemplateEvent) -> str:
-        return f"v{event.version.number}" if event.version else "-"
-
-    @admin.display(description="details")
-    def data_display(self, event: TemplateEvent) -> str:
-        if not event.data:
-            return "-"
-        return format_html('<code class="pc-event-data">{}</code>', json.dumps(event.data, ensure_ascii=False))
-
-
-class ProviderVersionInline(ReadOnlyInline):
-    """The exact model versions the providers answered with for this template (ensure-version, hourly)."""
-
-    model = ProviderVersion
-    fk_name = "template"
-    verbose_name = "provider model version"
-    verbose_name_plural = "Provider model versions"
-    fields = ["provider", "model_id", "provider_version_key", "drift", "first_seen_at", "last_seen_at", "seen_count"]
-    readonly_fields = fields
-
-    def get_queryset(self, request) -> QuerySet[ProviderVersion]:
-        return with_drift(super().get_queryset(request)).order_by("provider", "model_id", "-last_seen_at")
-
-    @admin.display(description="drift")
-    def drift(self, record: ProviderVersion) -> str:
-        return drift_badge(record)
-
-
 # --- Templates ------------------------------------------------------------------------------------
 @admin.register(PromptTemplate)
 class PromptTemplateAdmin(admin.ModelAdmin):
     form = PromptTemplateForm
-    inlines = [TemplateVersionInline, TemplateEventInline, ProviderVersionInline]
+    # Apps above this one add theirs (versions: the provider model versions).
+    inlines = [TemplateVersionInline, TemplateEventInline]
     list_display = [
         "key",
         "language",

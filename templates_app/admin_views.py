@@ -5,9 +5,10 @@ Each view takes the PromptTemplateAdmin it belongs to (for its queryset, permiss
 
 import difflib
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.contrib import messages
+from django.contrib.admin import ModelAdmin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
@@ -23,9 +24,6 @@ from templates_app.rendering import version_render
 from templates_app.review import suggestions_for, version_compare
 from templates_app.services import version_publish
 
-if TYPE_CHECKING:
-    from templates_app.admin import PromptTemplateAdmin
-
 LIVE_HEADER = "X-Preview-Live"
 PUBLISH_PERMISSION = "templates_app.publish_template"
 
@@ -38,7 +36,7 @@ def can_publish(request: HttpRequest) -> bool:
     return request.user.is_active and request.user.has_perm(PUBLISH_PERMISSION)
 
 
-def _template_or_404(model_admin: "PromptTemplateAdmin", request: HttpRequest, object_id: str) -> PromptTemplate:
+def _template_or_404(model_admin: ModelAdmin, request: HttpRequest, object_id: str) -> PromptTemplate:
     template = model_admin.get_object(request, unquote(object_id))
     if template is None:
         raise Http404(f"No live prompt template with id {object_id!r}.")
@@ -47,7 +45,7 @@ def _template_or_404(model_admin: "PromptTemplateAdmin", request: HttpRequest, o
     return template
 
 
-def _context(model_admin: "PromptTemplateAdmin", request: HttpRequest, template: PromptTemplate, title: str) -> dict:
+def _context(model_admin: ModelAdmin, request: HttpRequest, template: PromptTemplate, title: str) -> dict:
     return {
         **model_admin.admin_site.each_context(request),
         "opts": model_admin.opts,
@@ -93,7 +91,7 @@ def _detail_lines(details: dict[str, Any] | None) -> list[tuple[str, str]]:
     return lines
 
 
-def preview_view(model_admin: "PromptTemplateAdmin", request: HttpRequest, object_id: str) -> HttpResponse:
+def preview_view(model_admin: ModelAdmin, request: HttpRequest, object_id: str) -> HttpResponse:
     template = _template_or_404(model_admin, request, object_id)
     versions = _versions(template)
     served_number = template.served_version.number if template.served_version else None
@@ -132,7 +130,7 @@ def preview_view(model_admin: "PromptTemplateAdmin", request: HttpRequest, objec
 
 
 # --- Compare ---------------------------------------------------------------------------------------
-def compare_view(model_admin: "PromptTemplateAdmin", request: HttpRequest, object_id: str) -> HttpResponse:
+def compare_view(model_admin: ModelAdmin, request: HttpRequest, object_id: str) -> HttpResponse:
     template = _template_or_404(model_admin, request, object_id)
     versions = _versions(template)
     served_number = template.served_version.number if template.served_version else None
@@ -179,7 +177,7 @@ def _pretty_changes(changes: dict[str, dict[str, Any]]) -> list[tuple[str, str, 
 
 
 # --- Serving a version (publish / roll back) -------------------------------------------------------
-def publish_view(model_admin: "PromptTemplateAdmin", request: HttpRequest, object_id: str) -> HttpResponse:
+def publish_view(model_admin: ModelAdmin, request: HttpRequest, object_id: str) -> HttpResponse:
     """POST publish=<n> or rollback=<n>: point production at version n. Needs the publish permission."""
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])

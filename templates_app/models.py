@@ -176,39 +176,3 @@ class TemplateEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} by {self.actor or 'system'}"
-
-
-class Generation(models.Model):
-    """One generated prompt: what was rendered, from what, for whom; feedback lands here too."""
-
-    id = models.UUIDField(primary_key=True, editable=False)
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="generations")
-    template = models.ForeignKey(PromptTemplate, on_delete=models.CASCADE, related_name="generations")
-    version = models.ForeignKey(TemplateVersion, on_delete=models.PROTECT, related_name="generations")
-    template_key = models.CharField(max_length=100)
-    language = models.CharField(max_length=16)
-    user_id = models.CharField(max_length=200, blank=True, default="")
-    context = models.JSONField(default=dict, blank=True)
-    variables = models.JSONField(default=dict, blank=True)  # the variables applied to the body
-    text = models.TextField()
-    cache_key = models.CharField(max_length=200)
-    cache_hit = models.BooleanField(default=False)
-    ab_test_id = models.CharField(max_length=64, blank=True, default="")
-    ab_variant = models.CharField(max_length=1, blank=True, default="")
-    latency_ms = models.FloatField(default=0.0)
-    expires_at = models.DateTimeField()
-    created_at = models.DateTimeField(db_index=True)
-    rating = models.PositiveSmallIntegerField(null=True, blank=True)
-    effectiveness_score = models.FloatField(null=True, blank=True)
-    feedback_metrics = models.JSONField(default=dict, blank=True)
-    feedback_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["workspace", "created_at"]),
-            models.Index(fields=["template", "created_at"]),
-        ]
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return f"{self.template_key} v{self.version.number} for {self.user_id or 'anonymous'}"

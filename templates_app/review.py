@@ -6,11 +6,9 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from profiles.selectors import VARIABLE_FIELDS
+from promptconfig.common.variables import PROFILE_VARIABLES
 from templates_app.models import TemplateVersion
 
-# What a profile (or the generate call's defaults) always supplies: see the contract's precedence rules.
-PROFILE_VARIABLES = {*VARIABLE_FIELDS, "difficulty", "content_type"}
 LIST_VARIABLES = {"preferred_subjects"}
 LONG_BODY_CHARS = 8000
 OUTPUT_FORMAT_HINT = re.compile(

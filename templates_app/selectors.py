@@ -1,4 +1,6 @@
-"""Reads of templates, versions and their history."""
+"""Reads of templates, versions and their history; which template a caller (by key or node name) gets."""
+
+import hashlib
 
 from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet
@@ -10,6 +12,7 @@ from templates_app.models import PromptTemplate, TemplateEvent, TemplateLabel, T
 
 VARIANTS_CACHE_TIMEOUT = 3600
 VERSION_CACHE_TIMEOUT = 24 * 3600
+NODE_CACHE_TIMEOUT = 3600
 Status = PromptTemplate.Status
 
 
@@ -62,6 +65,36 @@ def template_resolve(*, workspace: Workspace, key: str, language: str | None = N
         if candidate in variants:
             return variants[candidate]
     raise NotFound(f"No template '{key}'" + (f" in language '{language}'." if language else "."))
+
+
+def node_cache_key(workspace_id: int, node_name: str) -> str:
+    return f"nodes:{workspace_id}:{hashlib.sha1(node_name.encode()).hexdigest()}"
+
+
+def node_template_key(*, workspace: Workspace, node_name: str) -> str:
+    """The template key a node name maps to in this workspace (cached; "" cached for none)."""
+    key = read_through(
+        node_cache_key(workspace.pk, node_name),
+        lambda: (
+            (
+                PromptTemplate.objects.filter(workspace=workspace, node_name=node_name, deleted_at__isnull=True)
+                .values_list("key", flat=True)
+                .first()
+            )
+            or ""
+        ),
+        timeout=NODE_CACHE_TIMEOUT,
+    )
+    if not key:
+        raise NotFound(f"No template is bound to node '{node_name}'.")
+    return key
+
+
+def template_for_caller(
+    *, workspace: Workspace, template_id: str | None = None, node_name: str | None = None, language: str | None = None
+) -> PromptTemplate:
+    key = template_id or node_template_key(workspace=workspace, node_name=node_name or "")
+    return template_resolve(workspace=workspace, key=key, language=language)
 
 
 def _version_number(template: PromptTemplate, number: int) -> TemplateVersion:
@@ -126,6 +159,13 @@ def version_get(*, template: PromptTemplate, number: int) -> TemplateVersion:
     if version is None:
         raise NotFound(f"Template '{template.key}' has no version {number}.")
     return version
+
+
+def first_published_version(template: PromptTemplate) -> TemplateVersion:
+    """The version first published (the first version when none ever was): the default drift baseline."""
+    versions = TemplateVersion.objects.filter(template=template)
+    baseline = versions.filter(first_published_at__isnull=False).order_by("first_published_at", "number").first()
+    return baseline or versions.order_by("number").first()
 
 
 def event_list(*, template: PromptTemplate) -> QuerySet[TemplateEvent]:

@@ -20,7 +20,7 @@ from templates_app.models import (
     TemplateVersion,
 )
 from templates_app.rendering import ENGINE, include_loader
-from templates_app.selectors import template_resolve, variants_cache_key
+from templates_app.selectors import node_cache_key, template_resolve, variants_cache_key
 
 Status = PromptTemplate.Status
 # Which lifecycle moves are legal: draft -> published -> deprecated -> archived, back from deprecated, restore.
@@ -53,8 +53,6 @@ def _record(
 def _forget(template: PromptTemplate, *node_names: str) -> None:
     """Drop the cached variants of this key and its node bindings, now and after commit (a reader may
     re-cache the old rows in between)."""
-    from templates_app.generation import node_cache_key
-
     names = {template.node_name, *node_names} - {""}
     forget(
         variants_cache_key(template.workspace_id, template.key),

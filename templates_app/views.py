@@ -8,8 +8,8 @@ from promptconfig.common.errors import NotFound, ValidationFailed
 from promptconfig.workspaces.viewsets import WorkspaceScopedViewSet
 from templates_app import services
 from templates_app.filters import TemplateFilter
-from templates_app.models import PromptTemplate, TemplateVersion
-from templates_app.review import content_drift, suggestions_for, version_compare
+from templates_app.models import PromptTemplate
+from templates_app.review import suggestions_for, version_compare
 from templates_app.selectors import (
     event_list,
     relationship_lists,
@@ -22,7 +22,6 @@ from templates_app.selectors import (
 )
 from templates_app.serializers import (
     CompareQuerySerializer,
-    DriftQuerySerializer,
     EventSerializer,
     ForkSerializer,
     LabelSerializer,
@@ -34,7 +33,6 @@ from templates_app.serializers import (
     TemplateWriteSerializer,
     VersionSerializer,
 )
-from versions.services import provider_drift
 
 LANGUAGE_PARAM = OpenApiParameter("language", str, description="Language variant (falls back de-AT -> de -> default)")
 NUMBER = r"(?P<number>[0-9]+)"
@@ -197,26 +195,6 @@ class TemplateViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
             raise ValidationFailed("version must be a number.", details={"version": ["A whole number."]})
         version = version_get(template=template, number=int(number)) if number else template.served_version
         return Response({"version": version.number, "suggestions": suggestions_for(version)})
-
-    @extend_schema(parameters=[LANGUAGE_PARAM, OpenApiParameter("baseline", int)])
-    @action(detail=True, methods=["get"])
-    def drift(self, request, key=None):
-        template = self._read(key)
-        number = self.validated(DriftQuerySerializer, request.query_params).get("baseline")
-        baseline = version_get(template=template, number=number) if number else self._first_published(template)
-        return Response(
-            {
-                "template_id": template.key,
-                "content": content_drift(baseline, template.served_version),
-                "provider": provider_drift(template),
-            }
-        )
-
-    @staticmethod
-    def _first_published(template: PromptTemplate) -> TemplateVersion:
-        versions = TemplateVersion.objects.filter(template=template)
-        baseline = versions.filter(first_published_at__isnull=False).order_by("first_published_at", "number").first()
-        return baseline or versions.order_by("number").first()
 
     # --- search ----------------------------------------------------------------------------------
     @extend_schema(request=SearchSerializer, responses=TemplateSerializer(many=True))

@@ -5,11 +5,9 @@ from django.db.models import Count, F, Max, QuerySet, Window
 from django.utils.html import format_html
 
 from promptconfig.common.admin import ReadOnlyAdmin
+from templates_app.admin import PromptTemplateAdmin
+from templates_app.admin_inlines import TemplateHistoryInline
 from versions.models import ProviderVersion
-
-DRIFT_STYLE = "color: #fff; background: #d9480f; padding: 1px 6px; border-radius: 3px"
-REPLACED_STYLE = "color: #d9480f; text-decoration: line-through"
-
 
 DRIFT_STYLE = "color: #fff; background: #d9480f; padding: 1px 6px; border-radius: 3px"
 REPLACED_STYLE = "color: #d9480f; text-decoration: line-through"
@@ -59,3 +57,25 @@ class ProviderVersionAdmin(ReadOnlyAdmin):
     @admin.display(description="drift")
     def drift(self, record: ProviderVersion) -> str:
         return drift_badge(record)
+
+
+class ProviderVersionInline(TemplateHistoryInline):
+    """The exact model versions the providers answered with for this template (ensure-version, hourly)."""
+
+    model = ProviderVersion
+    fk_name = "template"
+    verbose_name = "provider model version"
+    verbose_name_plural = "Provider model versions"
+    fields = ["provider", "model_id", "provider_version_key", "drift", "first_seen_at", "last_seen_at", "seen_count"]
+    readonly_fields = fields
+
+    def get_queryset(self, request) -> QuerySet[ProviderVersion]:
+        return with_drift(super().get_queryset(request)).order_by("provider", "model_id", "-last_seen_at")
+
+    @admin.display(description="drift")
+    def drift(self, record: ProviderVersion) -> str:
+        return drift_badge(record)
+
+
+# The template page shows its provider versions: this app contributes the inline to the templates' admin.
+PromptTemplateAdmin.inlines = [*PromptTemplateAdmin.inlines, ProviderVersionInline]

@@ -1,5 +1,8 @@
-"""`ensure-version` and `model-versions` of a template (routes under /api/v1/templates/{key}/)."""
+"""`ensure-version`, `model-versions` and `drift` of a template (routes under /api/v1/templates/{key}/).
 
+Drift lives here, not with the templates, because it reports provider drift beside the content drift."""
+
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -7,7 +10,9 @@ from rest_framework.views import APIView
 
 from promptconfig.workspaces.viewsets import WorkspaceScopedMixin
 from templates_app.models import PromptTemplate
-from templates_app.selectors import template_resolve
+from templates_app.review import content_drift
+from templates_app.selectors import first_published_version, template_resolve, version_get
+from templates_app.serializers import DriftQuerySerializer
 from versions.models import ProviderVersion
 from versions.serializers import EnsureVersionSerializer, ProviderVersionSerializer
 from versions.services import ensure_version, provider_drift
@@ -80,5 +85,24 @@ class ModelVersionsView(TemplateVersionsView):
                 "template_id": template.key,
                 "versions": ProviderVersionSerializer(versions, many=True).data,
                 "drift": provider_drift(template),
+            }
+        )
+
+
+class DriftView(TemplateVersionsView):
+    @extend_schema(
+        parameters=[LANGUAGE_PARAM, OpenApiParameter("baseline", int)],
+        responses=OpenApiTypes.OBJECT,
+        operation_id="v1_templates_drift_retrieve",
+    )
+    def get(self, request, key):
+        template = self.template(key)
+        number = self.validated(DriftQuerySerializer, request.query_params).get("baseline")
+        baseline = version_get(template=template, number=number) if number else first_published_version(template)
+        return Response(
+            {
+                "template_id": template.key,
+                "content": content_drift(baseline, template.served_version),
+                "provider": provider_drift(template),
             }
         )

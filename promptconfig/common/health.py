@@ -1,5 +1,5 @@
-"""GET /health: database, cache and broker checks (and the generation-log backlog when the queue is on).
-503 only when the database is down."""
+"""GET /health: database, cache and broker checks, plus the reports the apps contribute through
+settings.HEALTH_REPORTS (the generation-log backlog when the queue is on). 503 only when the database is down."""
 
 import logging
 import uuid
@@ -8,12 +8,12 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
+from django.utils.module_loading import import_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 import promptconfig
 from promptconfig.celery import app as celery_app
-from templates_app.generation_log import generations_queued
 
 logger = logging.getLogger("promptconfig.health")
 
@@ -67,10 +67,10 @@ def health(request: HttpRequest) -> JsonResponse:
     else:
         status = "ok"
     body = {"status": status, "checks": checks, "version": promptconfig.__version__}
-    queued = generations_queued()
-    if queued is not None:
-        # Records wait in Redis until a worker flushes them: a long queue means no worker is running.
-        body["generation_log"] = {"queued": queued, "max_backlog": settings.GENERATION_LOG_MAX_BACKLOG}
-        if queued > settings.GENERATION_LOG_MAX_BACKLOG and status == "ok":
-            body["status"] = "degraded"
+    for path in settings.HEALTH_REPORTS:
+        report = import_string(path)()
+        if report is not None:
+            name, body[name], degraded = report
+            if degraded and status == "ok":
+                body["status"] = "degraded"
     return JsonResponse(body, status=503 if status == "error" else 200)

@@ -128,8 +128,8 @@ def test_the_results_page(staff, workspace):
 
 
 def test_seed_demo_adds_one_finished_test_with_results(db):
-    from abtests.demo import seed_ab_test
-    from templates_app.demo import seed_templates
+    from promptconfig.workspaces.management.commands._demo.abtests import seed_ab_test
+    from promptconfig.workspaces.management.commands._demo.templates import seed_templates
 
     workspace = WorkspaceFactory()
     seed_templates(workspace=workspace)

@@ -3,8 +3,8 @@
 import pytest
 from rest_framework import serializers
 
+from generation.serializers import GenerateRequestSerializer, PromptDataRequestSerializer
 from promptconfig.common.serializers import _SLOW, RequestSerializer
-from templates_app.serializers import GenerateRequestSerializer, PromptDataRequestSerializer
 
 
 class Mixed(RequestSerializer):

@@ -4,10 +4,12 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from abtests.demo import seed_ab_test
+from promptconfig.workspaces.management.commands._demo.abtests import seed_ab_test
+from promptconfig.workspaces.management.commands._demo.generations import seed_generations
+from promptconfig.workspaces.management.commands._demo.profiles import seed_profiles
+from promptconfig.workspaces.management.commands._demo.templates import seed_templates
 from promptconfig.workspaces.models import ApiKey
 from promptconfig.workspaces.services import api_key_create, api_key_revoke, workspace_get_or_create
-from templates_app.demo import seed_generations, seed_profiles, seed_templates
 
 DEMO_WORKSPACE = "demo"
 DEMO_KEY_NAME = "seed_demo"

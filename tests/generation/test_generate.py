@@ -2,8 +2,9 @@
 
 import pytest
 
+from generation.models import Generation
 from profiles.services import profile_create
-from templates_app.models import Generation, PromptTemplate
+from templates_app.models import PromptTemplate
 from templates_app.services import template_create
 from tests.support.api import code_of
 

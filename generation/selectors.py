@@ -1,4 +1,5 @@
-"""Analytics reads: template counts, generation volume, cache hit rate, ratings and effectiveness.
+"""Reads of generation records: one stored prompt, and the analytics (template counts, generation volume,
+cache hit rate, ratings and effectiveness).
 
 Pure reads, every one scoped to one workspace. Each selector runs a fixed number of aggregate queries,
 whatever the amount of data; time series are zero-filled in Python. Buckets are UTC.
@@ -8,17 +9,22 @@ ratings by version, the `template` filter of the usage series) see live template
 (generations, cache, ratings) count every generation the workspace made, also of templates deleted since.
 """
 
+import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Avg, Count, Q, QuerySet
 from django.db.models.functions import TruncDay, TruncHour
 from django.utils import timezone
 
+from generation.log import generations_flush
+from generation.models import Generation
 from promptconfig.common.errors import NotFound
 from promptconfig.workspaces.models import Workspace
-from templates_app.models import Generation, PromptTemplate, TemplateVersion
+from templates_app.models import PromptTemplate, TemplateVersion
 
 HOUR, DAY = "hour", "day"
 INTERVALS = {HOUR: timedelta(hours=1), DAY: timedelta(days=1)}
@@ -26,9 +32,29 @@ TRUNCATE = {HOUR: TruncHour, DAY: TruncDay}
 MAX_BUCKETS = 1000
 TOP_TEMPLATES = 5
 TEMPLATE_DAILY_DAYS = 30
+FLUSH_ATTEMPTS = 6
 
 
-# --- helpers ---------------------------------------------------------------------------------------
+# --- prompt records ----------------------------------------------------------------------------
+def generation_get(*, workspace: Workspace, prompt_id: str) -> Generation:
+    """A stored prompt; one still in the log queue is flushed first (waiting briefly for another flusher)."""
+    try:
+        uuid.UUID(str(prompt_id))
+    except ValueError:
+        raise NotFound("No such prompt.") from None
+    records = Generation.objects.filter(workspace=workspace, pk=prompt_id).select_related("version")
+    for attempt in range(FLUSH_ATTEMPTS):
+        record = records.first()
+        if record is not None or not settings.GENERATION_LOG_QUEUE:
+            break
+        if not generations_flush() and attempt:
+            time.sleep(0.1)
+    if record is None:
+        raise NotFound("No such prompt.")
+    return record
+
+
+# --- analytics helpers ---------------------------------------------------------------------------------------
 def iso_utc(moment: datetime) -> str:
     """`2025-01-31T13:00:00Z`."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -18,8 +18,9 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 
+from generation.models import Generation
 from promptconfig.common.cache import redis_connection
-from templates_app.models import Generation, PromptTemplate
+from templates_app.models import PromptTemplate
 
 logger = logging.getLogger("promptconfig.generation_log")
 
@@ -120,3 +121,13 @@ def generations_flush(*, batch_size: int = 500) -> int:
     finally:
         redis.delete(_key(LOCK_KEY))
     return moved
+
+
+def health_report() -> tuple[str, dict, bool] | None:
+    """/health's view of the queue: records wait in Redis until a worker flushes them, so a long queue means
+    no worker is running (reported as degraded)."""
+    queued = generations_queued()
+    if queued is None:
+        return None
+    body = {"queued": queued, "max_backlog": settings.GENERATION_LOG_MAX_BACKLOG}
+    return "generation_log", body, queued > settings.GENERATION_LOG_MAX_BACKLOG

@@ -18,49 +18,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from abtests.services import Routed, feedback_record, route
+from generation.models import Generation
 from profiles.selectors import profile_variables
 from promptconfig.common import metrics
 from promptconfig.common.cache import read_through
-from promptconfig.common.errors import NotFound
 from promptconfig.workspaces.models import Workspace
-from templates_app.generation_log import generations_flush
-from templates_app.models import Generation, PromptTemplate, TemplateVersion
+from templates_app.models import PromptTemplate, TemplateVersion
 from templates_app.rendering import ENGINE, include_loader, version_cache_key
-from templates_app.selectors import template_resolve, version_for_caller
+from templates_app.selectors import template_for_caller, version_for_caller
 
 Status = PromptTemplate.Status
-NODE_CACHE_TIMEOUT = 3600
-FLUSH_ATTEMPTS = 6
-
-
-def node_cache_key(workspace_id: int, node_name: str) -> str:
-    return f"nodes:{workspace_id}:{hashlib.sha1(node_name.encode()).hexdigest()}"
-
-
-def node_template_key(*, workspace: Workspace, node_name: str) -> str:
-    """The template key a node name maps to in this workspace (cached; "" cached for none)."""
-    key = read_through(
-        node_cache_key(workspace.pk, node_name),
-        lambda: (
-            (
-                PromptTemplate.objects.filter(workspace=workspace, node_name=node_name, deleted_at__isnull=True)
-                .values_list("key", flat=True)
-                .first()
-            )
-            or ""
-        ),
-        timeout=NODE_CACHE_TIMEOUT,
-    )
-    if not key:
-        raise NotFound(f"No template is bound to node '{node_name}'.")
-    return key
-
-
-def template_for_caller(
-    *, workspace: Workspace, template_id: str | None = None, node_name: str | None = None, language: str | None = None
-) -> PromptTemplate:
-    key = template_id or node_template_key(workspace=workspace, node_name=node_name or "")
-    return template_resolve(workspace=workspace, key=key, language=language)
 
 
 def base_variables(profile: Mapping[str, Any]) -> dict[str, Any]:
@@ -132,7 +99,7 @@ def generate(
     version: int | None = None,
     label: str | None = None,
 ) -> Generated:
-    """Render one prompt for one caller. The record is returned unsaved: `generation_log.generations_log` stores it."""
+    """Render one prompt for one caller. The record is returned unsaved: `log.generations_log` stores it."""
     started = time.perf_counter()
     context, custom_variables = context or {}, custom_variables or {}
     template = template_for_caller(workspace=workspace, template_id=template_id, node_name=node_name, language=language)
@@ -254,7 +221,18 @@ def generation_feedback(
     generation.feedback_at = timezone.now()
     generation.save(update_fields=["rating", "effectiveness_score", "feedback_metrics", "feedback_at"])
     template.save(update_fields=["average_rating", "rating_count", "success_rate", "feedback_count"])
-    feedback_record(generation=generation)  # the prompt's A/B test, if any, gets the values as metric events
+    if generation.ab_test_id:  # the prompt's A/B test gets the values as metric events
+        feedback_record(
+            test_id=generation.ab_test_id,
+            prompt_id=generation.pk,
+            user_id=generation.user_id,
+            variant=generation.ab_variant,
+            values={
+                "rating": generation.rating,
+                "effectiveness": generation.effectiveness_score,
+                **generation.feedback_metrics,
+            },
+        )
     return generation
 
 
@@ -266,21 +244,3 @@ def generations_purge(*, older_than: datetime, batch_size: int = 1000) -> int:
         if not ids:
             return deleted
         deleted += Generation.objects.filter(pk__in=ids).delete()[0]
-
-
-def generation_get(*, workspace: Workspace, prompt_id: str) -> Generation:
-    """A stored prompt; one still in the log queue is flushed first (waiting briefly for another flusher)."""
-    try:
-        uuid.UUID(str(prompt_id))
-    except ValueError:
-        raise NotFound("No such prompt.") from None
-    records = Generation.objects.filter(workspace=workspace, pk=prompt_id).select_related("version")
-    for attempt in range(FLUSH_ATTEMPTS):
-        record = records.first()
-        if record is not None or not settings.GENERATION_LOG_QUEUE:
-            break
-        if not generations_flush() and attempt:
-            time.sleep(0.1)
-    if record is None:
-        raise NotFound("No such prompt.")
-    return record

@@ -7,10 +7,13 @@ import pytest
 from django.core.management import call_command
 from selenium.webdriver.common.by import By
 
+from generation.models import Generation
 from profiles.models import UserProfile
 from profiles.services import profile_create
-from templates_app.demo import DEMO_PROFILES, HISTORY_SIZE, seed_generations, seed_profiles, seed_templates
-from templates_app.models import Generation, PromptTemplate
+from promptconfig.workspaces.management.commands._demo.generations import HISTORY_SIZE, seed_generations
+from promptconfig.workspaces.management.commands._demo.profiles import DEMO_PROFILES, seed_profiles
+from promptconfig.workspaces.management.commands._demo.templates import seed_templates
+from templates_app.models import PromptTemplate
 from tests.factories import WorkspaceFactory
 from tests.support.browser import (
     admin_login,

@@ -6,10 +6,10 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
+from generation.models import Generation
+from generation.tasks import generations_purge_task
 from profiles.services import profile_create
-from templates_app.models import Generation
 from templates_app.services import template_create
-from templates_app.tasks import generations_purge_task
 from tests.support.api import code_of
 
 GEN = "/api/v1/prompts/generate"

@@ -4,8 +4,8 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from templates_app.generation import generations_purge
-from templates_app.generation_log import generations_flush
+from generation.log import generations_flush
+from generation.services import generations_purge
 
 
 @shared_task

@@ -3,11 +3,12 @@
 import pytest
 from django.test import override_settings
 
+from generation.log import QUEUE_KEY, _decode, _key, _store, generations_flush
+from generation.models import Generation
+from generation.tasks import generations_flush_task
 from promptconfig.common.cache import redis_connection as _redis
-from templates_app.generation_log import QUEUE_KEY, _decode, _key, _store, generations_flush
-from templates_app.models import Generation, PromptTemplate
+from templates_app.models import PromptTemplate
 from templates_app.services import template_create
-from templates_app.tasks import generations_flush_task
 
 pytestmark = pytest.mark.redis
 GEN = "/api/v1/prompts/generate"

@@ -1,18 +1,32 @@
 """The runtime API client services call: generate, batch, generate-prompt, prompt-data, prompts, feedback;
-and cache control."""
+cache control; and the analytics reads."""
+
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from promptconfig.common.exceptions import known_error
-from promptconfig.workspaces.viewsets import WorkspaceScopedMixin
-from templates_app import caching, generation, generation_log
-from templates_app.serializers import (
+from generation import caching, log, selectors, services
+from generation.selectors import (
+    DAY,
+    INTERVALS,
+    MAX_BUCKETS,
+    UsageQuery,
+    analytics_summary,
+    bucket_count,
+    default_window,
+    iso_utc,
+    live_templates,
+    template_analytics,
+    usage_series,
+)
+from generation.serializers import (
     BatchRequestSerializer,
     CacheInvalidateSerializer,
     CacheWarmupSerializer,
@@ -21,7 +35,14 @@ from templates_app.serializers import (
     GenerateRequestSerializer,
     GenerationSerializer,
     PromptDataRequestSerializer,
+    SummarySerializer,
+    TemplateAnalyticsSerializer,
+    UsageSerializer,
 )
+from promptconfig.common.errors import ValidationFailed
+from promptconfig.common.exceptions import known_error
+from promptconfig.workspaces.models import Workspace
+from promptconfig.workspaces.viewsets import WorkspaceScopedMixin
 
 GENERATED = inline_serializer(
     "Generated",
@@ -64,7 +85,7 @@ def ab_test_of(record) -> dict | None:
     return {"test_id": record.ab_test_id, "variant": record.ab_variant} if record.ab_test_id else None
 
 
-def generate_body(generated: generation.Generated) -> dict:
+def generate_body(generated: services.Generated) -> dict:
     record = generated.record
     body = {
         "prompt_id": str(record.id),
@@ -90,10 +111,10 @@ def deprecation_headers(deprecated: bool) -> dict[str, str]:
 class GenerateView(RuntimeView):
     @extend_schema(request=GenerateRequestSerializer, responses=GENERATED)
     def post(self, request):
-        generated = generation.generate(
+        generated = services.generate(
             workspace=self.workspace, **self.validated(GenerateRequestSerializer, request.data)
         )
-        generation_log.generations_log([generated.record])
+        log.generations_log([generated.record])
         return Response(generate_body(generated), headers=deprecation_headers(generated.deprecated))
 
 
@@ -104,7 +125,7 @@ class BatchGenerateView(RuntimeView):
         results, records = [], []
         for item in items:
             try:
-                generated = generation.generate(
+                generated = services.generate(
                     workspace=self.workspace, **self.validated(GenerateRequestSerializer, item)
                 )
             except Exception as exc:  # one bad item answers for itself; unknown failures still raise
@@ -115,7 +136,7 @@ class BatchGenerateView(RuntimeView):
                 continue
             records.append(generated.record)
             results.append(generate_body(generated))
-        generation_log.generations_log(records)
+        log.generations_log(records)
         hits = sum(record.cache_hit for record in records)
         return Response(
             {
@@ -131,8 +152,8 @@ class GeneratePromptView(RuntimeView):
     @extend_schema(request=GeneratePromptSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request):
         data = self.validated(GeneratePromptSerializer, request.data)
-        generated = generation.generate(workspace=self.workspace, **data)
-        generation_log.generations_log([generated.record])
+        generated = services.generate(workspace=self.workspace, **data)
+        log.generations_log([generated.record])
         record = generated.record
         body = {
             "prompt": record.text,
@@ -147,7 +168,7 @@ class GeneratePromptView(RuntimeView):
 class PromptDataView(RuntimeView):
     @extend_schema(request=PromptDataRequestSerializer, responses={200: PROMPT_DATA, 304: None})
     def post(self, request):
-        data = generation.prompt_data(
+        data = services.prompt_data(
             workspace=self.workspace, **self.validated(PromptDataRequestSerializer, request.data)
         )
         headers = {"ETag": data.etag, "Cache-Control": f"private, max-age={settings.PROMPT_DATA_TTL}"}
@@ -171,7 +192,7 @@ class PromptDataView(RuntimeView):
 class PromptDetailView(RuntimeView):
     @extend_schema(responses=GenerationSerializer)
     def get(self, request, prompt_id):
-        record = generation.generation_get(workspace=self.workspace, prompt_id=prompt_id)
+        record = selectors.generation_get(workspace=self.workspace, prompt_id=prompt_id)
         return Response(GenerationSerializer(record).data)
 
 
@@ -180,8 +201,8 @@ class FeedbackView(RuntimeView):
     def post(self, request, prompt_id):
         data = self.validated(FeedbackSerializer, request.data)
         with transaction.atomic():
-            record = generation.generation_get(workspace=self.workspace, prompt_id=prompt_id)
-            generation.generation_feedback(
+            record = selectors.generation_get(workspace=self.workspace, prompt_id=prompt_id)
+            services.generation_feedback(
                 generation=record,
                 rating=data.get("rating"),
                 effectiveness_score=data.get("effectiveness_score"),
@@ -212,3 +233,90 @@ class CacheWarmupView(RuntimeView):
     def post(self, request):
         keys = self.validated(CacheWarmupSerializer, request.data).get("templates")
         return Response({"warmed": caching.cache_warmup(workspace=self.workspace, keys=keys)})
+
+
+# --- analytics -----------------------------------------------------------------------------------
+class AnalyticsView(WorkspaceScopedMixin, APIView):
+    """Read scope; every number is the caller's workspace's own."""
+
+
+class SummaryView(AnalyticsView):
+    @extend_schema(responses=SummarySerializer, operation_id="analytics_summary")
+    def get(self, request):
+        return Response(analytics_summary(workspace=self.workspace))
+
+
+class TemplateAnalyticsView(AnalyticsView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("key", str, OpenApiParameter.PATH),
+            OpenApiParameter("language", str, description="only this language variant (default: all of them)"),
+        ],
+        responses=TemplateAnalyticsSerializer,
+        operation_id="analytics_template",
+    )
+    def get(self, request, key: str):
+        language = request.query_params.get("language") or None
+        return Response(template_analytics(workspace=self.workspace, key=key, language=language))
+
+
+def parse_moment(value: str) -> datetime:
+    """An ISO 8601 date (midnight UTC) or date-time (naive means UTC); ValueError otherwise."""
+    moment = datetime.fromisoformat(value.strip())
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def usage_query(params, *, workspace: Workspace, now: datetime | None = None) -> UsageQuery:
+    """The usage query the parameters ask for; ValidationFailed naming each bad field, NotFound for `template`."""
+    errors: dict[str, list[str]] = {}
+    interval = params.get("interval") or DAY
+    if interval not in INTERVALS:
+        errors["interval"] = [f"Must be one of: {', '.join(INTERVALS)}."]
+    moments: dict[str, datetime | None] = {}
+    for field in ("from", "to"):
+        raw = params.get(field)
+        try:
+            moments[field] = parse_moment(raw) if raw else None
+        except (ValueError, OverflowError):
+            errors[field] = ["Not an ISO 8601 date or date-time (such as 2025-01-31 or 2025-01-31T13:00:00Z)."]
+    if errors:
+        raise ValidationFailed(details=errors)
+    try:
+        end = moments["to"] or now or timezone.now()
+        start = moments["from"] or default_window(interval, now=end)[0]
+    except OverflowError:
+        raise ValidationFailed(details={"to": ["Out of range."]}) from None
+    if start >= end:
+        raise ValidationFailed(details={"from": ["Must be before 'to'."]})
+    buckets = bucket_count(interval=interval, start=start, end=end)
+    if buckets > MAX_BUCKETS:
+        raise ValidationFailed(
+            details={"from": [f"The range spans {buckets} {interval} buckets; at most {MAX_BUCKETS}."]}
+        )
+    template_ids = None
+    if key := params.get("template"):
+        variants = live_templates(workspace=workspace, key=key, language=params.get("language") or None)
+        template_ids = [variant["id"] for variant in variants]
+    return UsageQuery(interval=interval, start=start, end=end, template_ids=template_ids)
+
+
+class UsageView(AnalyticsView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("interval", str, enum=list(INTERVALS), description="bucket size (default day)"),
+            OpenApiParameter(
+                "from", datetime, description="ISO 8601 (default: the last 7 days or 48 hours, this one included)"
+            ),
+            OpenApiParameter("to", datetime, description="ISO 8601, exclusive (default: now)"),
+            OpenApiParameter("template", str, description="only this template key"),
+            OpenApiParameter("language", str, description="with template: only this language variant"),
+        ],
+        responses=UsageSerializer,
+        operation_id="analytics_usage",
+    )
+    def get(self, request):
+        query = usage_query(request.query_params, workspace=self.workspace)
+        series = usage_series(workspace=self.workspace, query=query)
+        return Response(
+            {"series": [{"bucket": iso_utc(point["bucket"]), "generations": point["generations"]} for point in series]}
+        )

@@ -6,9 +6,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from templates_app import analytics
-from templates_app.analytics import UsageQuery, bucket_floor
-from templates_app.models import Generation, PromptTemplate
+from generation import selectors
+from generation.models import Generation
+from generation.selectors import UsageQuery, bucket_floor
+from templates_app.models import PromptTemplate
 from templates_app.services import template_create, template_delete, template_update
 from tests.factories import WorkspaceFactory
 
@@ -273,13 +274,13 @@ def test_usage_defaults_to_the_last_7_days_or_48_hours(reader, workspace):
 
     series = reader.get(f"{A}/usage").json()["series"]
     assert len(series) == 7
-    assert series[-1] == {"bucket": analytics.iso_utc(bucket_floor(now, "day")), "generations": 1}
+    assert series[-1] == {"bucket": selectors.iso_utc(bucket_floor(now, "day")), "generations": 1}
     assert sum(point["generations"] for point in series) == 1
 
     series = reader.get(f"{A}/usage?interval=hour").json()["series"]
     assert len(series) == 48
-    assert series[-1]["bucket"] == analytics.iso_utc(bucket_floor(now, "hour"))
-    assert series[0]["bucket"] == analytics.iso_utc(bucket_floor(now, "hour") - timedelta(hours=47))
+    assert series[-1]["bucket"] == selectors.iso_utc(bucket_floor(now, "hour"))
+    assert series[0]["bucket"] == selectors.iso_utc(bucket_floor(now, "hour") - timedelta(hours=47))
 
 
 @pytest.mark.parametrize(
@@ -372,17 +373,17 @@ def test_selectors_run_a_constant_number_of_queries(django_assert_num_queries, w
         )
 
     with django_assert_num_queries(3):
-        summary = analytics.analytics_summary(workspace=workspace)
+        summary = selectors.analytics_summary(workspace=workspace)
     assert summary["generations"]["total"] == count
     with django_assert_num_queries(4):
-        per_template = analytics.template_analytics(workspace=workspace, key="quiz")
+        per_template = selectors.template_analytics(workspace=workspace, key="quiz")
     assert per_template["generations"]["total"] == (count + 1) // 2
     query = UsageQuery(interval="hour", start=now - timedelta(hours=60), end=now + timedelta(seconds=1))
     with django_assert_num_queries(1):
-        series = analytics.usage_series(workspace=workspace, query=query)
+        series = selectors.usage_series(workspace=workspace, query=query)
     assert sum(point["generations"] for point in series) == count
     with django_assert_num_queries(1):
-        analytics.version_ratings(workspace=workspace)
+        selectors.version_ratings(workspace=workspace)
 
 
 def test_endpoints_run_as_many_queries_with_1_or_50_generations(make_client, workspace):

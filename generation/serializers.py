@@ -1,0 +1,196 @@
+"""Runtime requests (generate, batch, generate-prompt, prompt-data, feedback, cache control), prompt records,
+and the analytics answers' shapes (for the OpenAPI schema)."""
+
+from rest_framework import serializers
+
+from generation.models import Generation
+from promptconfig.common.serializers import RequestSerializer
+from promptconfig.workspaces.models import SLUG_VALIDATOR
+from templates_app.serializers import LANGUAGE_FIELD, ObjectField
+
+
+class GenerateRequestSerializer(RequestSerializer):
+    user_id = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    template_id = serializers.CharField(max_length=100, required=False, validators=[SLUG_VALIDATOR])
+    node_name = serializers.CharField(max_length=100, required=False)
+    context = ObjectField(required=False, default=dict)
+    custom_variables = ObjectField(required=False, default=dict)
+    language = serializers.RegexField(required=False, **LANGUAGE_FIELD)
+    version = serializers.IntegerField(required=False, min_value=1)
+    label = serializers.RegexField(r"^[a-z0-9][a-z0-9_-]{0,63}$", required=False)
+
+    def validate(self, attrs):
+        if not attrs.get("template_id") and not attrs.get("node_name"):
+            raise serializers.ValidationError({"template_id": ["Give template_id or node_name."]})
+        if attrs.get("version") is not None and attrs.get("label"):
+            raise serializers.ValidationError({"label": ["Give version or label, not both."]})
+        return attrs
+
+
+class GeneratePromptSerializer(RequestSerializer):
+    user_id = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    node_name = serializers.CharField(max_length=100)
+    context = ObjectField(required=False, default=dict)
+
+
+class PromptDataRequestSerializer(RequestSerializer):
+    user_id = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    template_id = serializers.CharField(max_length=100, required=False, validators=[SLUG_VALIDATOR])
+    node_name = serializers.CharField(max_length=100, required=False)
+    language = serializers.RegexField(required=False, **LANGUAGE_FIELD)
+
+    def validate(self, attrs):
+        if not attrs.get("template_id") and not attrs.get("node_name"):
+            raise serializers.ValidationError({"template_id": ["Give template_id or node_name."]})
+        return attrs
+
+
+MAX_BATCH = 100
+
+
+class BatchRequestSerializer(RequestSerializer):
+    requests = serializers.ListField(child=serializers.JSONField(), allow_empty=False, max_length=MAX_BATCH)
+
+
+class FeedbackSerializer(serializers.Serializer):
+    rating = serializers.IntegerField(required=False, min_value=1, max_value=5)
+    effectiveness_score = serializers.FloatField(required=False, min_value=0, max_value=1)
+    metrics = serializers.DictField(child=serializers.FloatField(), required=False, default=dict)
+
+    def validate(self, attrs):
+        if "rating" not in attrs and "effectiveness_score" not in attrs and not attrs["metrics"]:
+            raise serializers.ValidationError({"rating": ["Send a rating, an effectiveness_score or metrics."]})
+        for name, value in attrs["metrics"].items():
+            if not name or len(name) > 64 or value != value or value in (float("inf"), float("-inf")):
+                raise serializers.ValidationError(
+                    {"metrics": [f"Metric '{name[:64]}' needs a short name and a finite value."]}
+                )
+        return attrs
+
+
+class GenerationSerializer(serializers.ModelSerializer):
+    prompt_id = serializers.UUIDField(source="id")
+    generated_prompt = serializers.CharField(source="text")
+    template_used = serializers.CharField(source="template_key")
+    template_version = serializers.IntegerField(source="version.number")
+    variables_applied = serializers.JSONField(source="variables")
+    ab_test = serializers.SerializerMethodField()
+    feedback = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Generation
+        fields = [
+            "prompt_id",
+            "generated_prompt",
+            "template_used",
+            "template_version",
+            "language",
+            "user_id",
+            "context",
+            "variables_applied",
+            "ab_test",
+            "cache_key",
+            "cache_hit",
+            "latency_ms",
+            "created_at",
+            "expires_at",
+            "feedback",
+        ]
+
+    def get_ab_test(self, record: Generation) -> dict | None:
+        return {"test_id": record.ab_test_id, "variant": record.ab_variant} if record.ab_test_id else None
+
+    def get_feedback(self, record: Generation) -> dict | None:
+        if record.feedback_at is None:
+            return None
+        return {
+            "rating": record.rating,
+            "effectiveness_score": record.effectiveness_score,
+            "metrics": record.feedback_metrics,
+            "at": record.feedback_at,
+        }
+
+
+class CacheInvalidateSerializer(serializers.Serializer):
+    pattern = serializers.CharField(max_length=200)
+
+
+class CacheWarmupSerializer(serializers.Serializer):
+    templates = serializers.ListField(
+        child=serializers.CharField(max_length=100, validators=[SLUG_VALIDATOR]), required=False, max_length=1000
+    )
+
+
+# --- analytics ---------------------------------------------------------------------------------
+class CacheSerializer(serializers.Serializer):
+    hits = serializers.IntegerField()
+    misses = serializers.IntegerField()
+    hit_rate = serializers.FloatField(allow_null=True, help_text="hits / generations, 0-1; null without any")
+
+
+class AverageSerializer(serializers.Serializer):
+    average = serializers.FloatField(allow_null=True)
+    count = serializers.IntegerField(help_text="how many generations have a value")
+
+
+class TemplateCountsSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    by_status = serializers.DictField(child=serializers.IntegerField())
+
+
+class GenerationCountsSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    last_24h = serializers.IntegerField()
+
+
+class TopTemplateSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    language = serializers.CharField()
+    name = serializers.CharField()
+    generations = serializers.IntegerField()
+    average_rating = serializers.FloatField(allow_null=True)
+
+
+class SummarySerializer(serializers.Serializer):
+    templates = TemplateCountsSerializer()
+    generations = GenerationCountsSerializer()
+    cache = CacheSerializer()
+    rating = AverageSerializer()
+    effectiveness = AverageSerializer()
+    top_templates = TopTemplateSerializer(many=True)
+
+
+class VersionUsageSerializer(serializers.Serializer):
+    language = serializers.CharField()
+    version = serializers.IntegerField()
+    generations = serializers.IntegerField()
+    average_rating = serializers.FloatField(allow_null=True)
+    average_effectiveness = serializers.FloatField(allow_null=True)
+
+
+class DailySerializer(serializers.Serializer):
+    date = serializers.DateField()
+    generations = serializers.IntegerField()
+
+
+class TemplateGenerationsSerializer(GenerationCountsSerializer):
+    by_version = VersionUsageSerializer(many=True)
+    daily = DailySerializer(many=True, help_text="the last 30 days (UTC), today last")
+
+
+class TemplateAnalyticsSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    languages = serializers.ListField(child=serializers.CharField())
+    generations = TemplateGenerationsSerializer()
+    rating = AverageSerializer()
+    effectiveness = AverageSerializer()
+    cache = CacheSerializer()
+
+
+class BucketSerializer(serializers.Serializer):
+    bucket = serializers.DateTimeField(help_text="start of the UTC hour or day")
+    generations = serializers.IntegerField()
+
+
+class UsageSerializer(serializers.Serializer):
+    series = BucketSerializer(many=True)
