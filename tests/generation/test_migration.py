@@ -4,7 +4,6 @@ forward with its generation history and the A/B metric events that pointed at it
 import uuid
 from datetime import timedelta
 
-import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
