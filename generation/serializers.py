@@ -9,12 +9,12 @@ from promptconfig.workspaces.models import SLUG_VALIDATOR
 from templates_app.serializers import LANGUAGE_FIELD, ObjectField
 
 
-class GenerateRequestSerializer(RequestSerializer):
+class TargetSerializer(RequestSerializer):
+    """Which template a runtime call is for: by key or node, in a language, optionally a pinned version or label."""
+
     user_id = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     template_id = serializers.CharField(max_length=100, required=False, validators=[SLUG_VALIDATOR])
     node_name = serializers.CharField(max_length=100, required=False)
-    context = ObjectField(required=False, default=dict)
-    custom_variables = ObjectField(required=False, default=dict)
     language = serializers.RegexField(required=False, **LANGUAGE_FIELD)
     version = serializers.IntegerField(required=False, min_value=1)
     label = serializers.RegexField(r"^[a-z0-9][a-z0-9_-]{0,63}$", required=False)
@@ -27,22 +27,19 @@ class GenerateRequestSerializer(RequestSerializer):
         return attrs
 
 
+class GenerateRequestSerializer(TargetSerializer):
+    context = ObjectField(required=False, default=dict)
+    custom_variables = ObjectField(required=False, default=dict)
+
+
 class GeneratePromptSerializer(RequestSerializer):
     user_id = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     node_name = serializers.CharField(max_length=100)
     context = ObjectField(required=False, default=dict)
 
 
-class PromptDataRequestSerializer(RequestSerializer):
-    user_id = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    template_id = serializers.CharField(max_length=100, required=False, validators=[SLUG_VALIDATOR])
-    node_name = serializers.CharField(max_length=100, required=False)
-    language = serializers.RegexField(required=False, **LANGUAGE_FIELD)
-
-    def validate(self, attrs):
-        if not attrs.get("template_id") and not attrs.get("node_name"):
-            raise serializers.ValidationError({"template_id": ["Give template_id or node_name."]})
-        return attrs
+class PromptDataRequestSerializer(TargetSerializer):
+    pass
 
 
 MAX_BATCH = 100

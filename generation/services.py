@@ -158,6 +158,7 @@ class PromptData:
     includes: dict[str, str]
     user_placeholders: dict[str, Any]
     required_dynamic: list[str]
+    optional_dynamic: list[str]
     etag: str
     ab_test: dict | None = None
 
@@ -169,12 +170,25 @@ def prompt_data(
     template_id: str | None = None,
     node_name: str | None = None,
     language: str | None = None,
+    version: int | None = None,
+    label: str | None = None,
 ) -> PromptData:
-    """What a client needs to render locally: body, includes, the user's placeholders, what is left to supply."""
+    """What a client needs to render locally: body, includes, the user's placeholders, what is left to supply.
+
+    `required_dynamic` is what a render with the placeholders alone would report missing (the engine's own
+    answer, so the client's render agrees); the other variables the body and includes use, and the
+    placeholders do not supply, are `optional_dynamic` (read only behind `is defined`, `default` and the like).
+    """
     template = template_for_caller(workspace=workspace, template_id=template_id, node_name=node_name, language=language)
-    template, chosen, routed = serve(template, user_id=user_id)
+    template, chosen, routed = serve(template, user_id=user_id, version=version, label=label)
     resolved = resolve(template, chosen)
     placeholders = base_variables(profile_variables(workspace_id=workspace.pk, user_id=user_id))
+    required = ENGINE.required_variables(
+        resolved.version.body,
+        placeholders,
+        includes=resolved.includes,
+        cache_key=version_cache_key(resolved.version),
+    )
     ab_test = {"test_id": routed.test_id, "variant": routed.variant} if routed else None
     material = json.dumps(
         [resolved.version.pk, sorted(resolved.includes.items()), placeholders, ab_test], sort_keys=True, default=str
@@ -184,7 +198,8 @@ def prompt_data(
         version=resolved.version,
         includes=resolved.includes,
         user_placeholders=placeholders,
-        required_dynamic=sorted(resolved.used - set(placeholders)),
+        required_dynamic=required,
+        optional_dynamic=sorted(resolved.used - set(placeholders) - set(required)),
         etag='"' + hashlib.sha256(material.encode()).hexdigest()[:32] + '"',
         ab_test=ab_test,
     )

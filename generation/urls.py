@@ -13,6 +13,7 @@ urlpatterns = [
     re_path(r"^prompts/generate/batch/?$", views.BatchGenerateView.as_view(), name="generate-batch"),
     re_path(r"^generate-prompt/?$", views.GeneratePromptView.as_view(), name="generate-prompt"),
     re_path(r"^prompt-data/?$", views.PromptDataView.as_view(), name="prompt-data"),
+    re_path(r"^prompt-data/batch/?$", views.PromptDataBatchView.as_view(), name="prompt-data-batch"),
     re_path(rf"^prompts/{PROMPT_ID}/feedback/?$", views.FeedbackView.as_view(), name="prompt-feedback"),
     re_path(rf"^prompts/{PROMPT_ID}/?$", views.PromptDetailView.as_view(), name="prompt-detail"),
     re_path(r"^cache/stats/?$", views.CacheStatsView.as_view(), name="cache-stats"),

@@ -1,7 +1,9 @@
 """The runtime API client services call: generate, batch, generate-prompt, prompt-data, prompts, feedback;
 cache control; and the analytics reads."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -69,16 +71,45 @@ PROMPT_DATA = inline_serializer(
         "language": serializers.CharField(),
         "variable_schema": serializers.DictField(allow_null=True),
         "user_placeholders": serializers.DictField(),
-        "required_dynamic_placeholders": serializers.ListField(child=serializers.CharField()),
+        "model_config": serializers.DictField(allow_null=True),
+        "required_dynamic_placeholders": serializers.ListField(
+            child=serializers.CharField(), help_text="what the body needs to render and the placeholders lack"
+        ),
+        "optional_dynamic_placeholders": serializers.ListField(
+            child=serializers.CharField(), help_text="read only if given (behind `is defined`, `default`...)"
+        ),
         "includes": serializers.DictField(child=serializers.CharField()),
         "cache_ttl": serializers.IntegerField(),
         "ab_test": serializers.DictField(allow_null=True),
+    },
+)
+PROMPT_DATA_BATCH = inline_serializer(
+    "PromptDataBatch",
+    {
+        "results": serializers.ListField(
+            child=serializers.DictField(),
+            help_text='a prompt-data body with its `etag`, or `{"error": {...}}`, per request, in order',
+        )
     },
 )
 
 
 class RuntimeView(WorkspaceScopedMixin, APIView):
     required_scope = "read"  # the contract lets read keys make runtime calls
+
+    def each_item(self, request, serializer_class, work: Callable) -> list[tuple[Any, dict | None]]:
+        """A batch body's items, each validated and given to `work`: (its result, None), or (None, the error
+        body) for an item that failed with a known error. One bad item never fails the others."""
+        outcomes = []
+        for item in self.validated(BatchRequestSerializer, request.data)["requests"]:
+            try:
+                outcomes.append((work(**self.validated(serializer_class, item)), None))
+            except Exception as exc:  # unknown failures still raise (a 500, logged)
+                known = known_error(exc)
+                if known is None:
+                    raise
+                outcomes.append((None, known[1]))
+        return outcomes
 
 
 def ab_test_of(record) -> dict | None:
@@ -121,21 +152,11 @@ class GenerateView(RuntimeView):
 class BatchGenerateView(RuntimeView):
     @extend_schema(request=BatchRequestSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request):
-        items = self.validated(BatchRequestSerializer, request.data)["requests"]
-        results, records = [], []
-        for item in items:
-            try:
-                generated = services.generate(
-                    workspace=self.workspace, **self.validated(GenerateRequestSerializer, item)
-                )
-            except Exception as exc:  # one bad item answers for itself; unknown failures still raise
-                known = known_error(exc)
-                if known is None:
-                    raise
-                results.append(known[1])
-                continue
-            records.append(generated.record)
-            results.append(generate_body(generated))
+        outcomes = self.each_item(
+            request, GenerateRequestSerializer, lambda **data: services.generate(workspace=self.workspace, **data)
+        )
+        records = [generated.record for generated, _ in outcomes if generated]
+        results = [generate_body(generated) if generated else error for generated, error in outcomes]
         log.generations_log(records)
         hits = sum(record.cache_hit for record in records)
         return Response(
@@ -165,6 +186,23 @@ class GeneratePromptView(RuntimeView):
         return Response(body, headers=deprecation_headers(generated.deprecated))
 
 
+def prompt_data_body(data: services.PromptData) -> dict:
+    return {
+        "template": data.version.body,
+        "template_id": data.template.key,
+        "template_version": data.version.number,
+        "language": data.template.language,
+        "variable_schema": data.version.variable_schema,
+        "model_config": data.version.model_config,
+        "user_placeholders": data.user_placeholders,
+        "required_dynamic_placeholders": data.required_dynamic,
+        "optional_dynamic_placeholders": data.optional_dynamic,
+        "includes": data.includes,
+        "cache_ttl": settings.PROMPT_DATA_TTL,
+        "ab_test": data.ab_test,
+    }
+
+
 class PromptDataView(RuntimeView):
     @extend_schema(request=PromptDataRequestSerializer, responses={200: PROMPT_DATA, 304: None})
     def post(self, request):
@@ -174,19 +212,17 @@ class PromptDataView(RuntimeView):
         headers = {"ETag": data.etag, "Cache-Control": f"private, max-age={settings.PROMPT_DATA_TTL}"}
         if data.etag in {tag.strip() for tag in request.META.get("HTTP_IF_NONE_MATCH", "").split(",")}:
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
-        body = {
-            "template": data.version.body,
-            "template_id": data.template.key,
-            "template_version": data.version.number,
-            "language": data.template.language,
-            "variable_schema": data.version.variable_schema,
-            "user_placeholders": data.user_placeholders,
-            "required_dynamic_placeholders": data.required_dynamic,
-            "includes": data.includes,
-            "cache_ttl": settings.PROMPT_DATA_TTL,
-            "ab_test": data.ab_test,
-        }
-        return Response(body, headers=headers)
+        return Response(prompt_data_body(data), headers=headers)
+
+
+class PromptDataBatchView(RuntimeView):
+    @extend_schema(request=BatchRequestSerializer, responses=PROMPT_DATA_BATCH)
+    def post(self, request):
+        outcomes = self.each_item(
+            request, PromptDataRequestSerializer, lambda **data: services.prompt_data(workspace=self.workspace, **data)
+        )
+        results = [{**prompt_data_body(data), "etag": data.etag} if data else error for data, error in outcomes]
+        return Response({"results": results})
 
 
 class PromptDetailView(RuntimeView):

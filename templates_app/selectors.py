@@ -109,6 +109,20 @@ def _version_number(template: PromptTemplate, number: int) -> TemplateVersion:
     return version
 
 
+def version_pinned(
+    template: PromptTemplate, *, version: int | None = None, label: str | None = None
+) -> TemplateVersion:
+    """The version a number or a label (`latest` included) names; NotFound when there is none."""
+    if version is not None:
+        return _version_number(template, version)
+    if label == TemplateLabel.LATEST:
+        return _version_number(template, template.latest_version_number)
+    pointed = next((item for item in template.labels.all() if item.name == label), None)
+    if pointed is None:
+        raise NotFound(f"Template '{template.key}' has no label '{label}'.")
+    return pointed.version
+
+
 def version_for_caller(
     template: PromptTemplate, *, version: int | None = None, label: str | None = None
 ) -> TemplateVersion:
@@ -116,15 +130,8 @@ def version_for_caller(
     templates serve only an explicitly asked version or label."""
     if template.status == Status.ARCHIVED:
         raise Gone(f"Template '{template.key}' is archived.")
-    if version is not None:
-        return _version_number(template, version)
-    if label:
-        if label == TemplateLabel.LATEST:
-            return _version_number(template, template.latest_version_number)
-        pointed = next((item for item in template.labels.all() if item.name == label), None)
-        if pointed is None:
-            raise NotFound(f"Template '{template.key}' has no label '{label}'.")
-        return pointed.version
+    if version is not None or label:
+        return version_pinned(template, version=version, label=label)
     if template.status == Status.DRAFT or not template.is_active:
         state = "a draft" if template.status == Status.DRAFT else "inactive"
         raise TemplateNotPublished(

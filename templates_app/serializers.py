@@ -224,5 +224,17 @@ class SearchSerializer(serializers.Serializer):
     facets = serializers.BooleanField(required=False, default=False)
 
 
+class PinQuerySerializer(serializers.Serializer):
+    """`?version=n` or `?label=name`: show that version instead of the served one."""
+
+    version = serializers.IntegerField(min_value=1, required=False)
+    label = serializers.RegexField(r"^[a-z0-9][a-z0-9_-]{0,63}$", required=False)
+
+    def validate(self, attrs):
+        if attrs.get("version") is not None and attrs.get("label"):
+            raise serializers.ValidationError({"label": ["Give version or label, not both."]})
+        return attrs
+
+
 class DriftQuerySerializer(serializers.Serializer):
     baseline = serializers.IntegerField(min_value=1, required=False)

@@ -1,3 +1,5 @@
+import copy
+
 from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
@@ -19,6 +21,7 @@ from templates_app.selectors import (
     template_resolve,
     version_get,
     version_list,
+    version_pinned,
 )
 from templates_app.serializers import (
     CompareQuerySerializer,
@@ -26,6 +29,7 @@ from templates_app.serializers import (
     ForkSerializer,
     LabelSerializer,
     LifecycleSerializer,
+    PinQuerySerializer,
     RelationshipCreateSerializer,
     RelationshipSerializer,
     SearchSerializer,
@@ -69,9 +73,21 @@ class TemplateViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
         template = services.template_create(workspace=self.workspace, actor=self.actor, **data)
         return Response(self._fresh(template), status=status.HTTP_201_CREATED)
 
-    @extend_schema(parameters=[LANGUAGE_PARAM])
+    @extend_schema(
+        parameters=[
+            LANGUAGE_PARAM,
+            OpenApiParameter("version", int, description="show this version's content instead of the served one"),
+            OpenApiParameter("label", str, description="show the version this label points at (`latest` too)"),
+        ]
+    )
     def retrieve(self, request, key=None):
-        return Response(TemplateSerializer(self._read(key)).data)
+        template = self._read(key)
+        pin = self.validated(PinQuerySerializer, request.query_params)
+        if pin:
+            # A copy: the template may be the process's shared cached instance.
+            template = copy.copy(template)
+            template.served_version = version_pinned(template, **pin)
+        return Response(TemplateSerializer(template).data)
 
     @extend_schema(request=TemplateWriteSerializer, parameters=[LANGUAGE_PARAM])
     def update(self, request, key=None):

@@ -198,6 +198,25 @@ class Engine:
         except Exception as exc:
             raise convert(exc) from None
 
+    def required_variables(
+        self,
+        source: str,
+        variables: Mapping[str, Any],
+        *,
+        includes: Mapping[str, str] | None = None,
+        cache_key: Hashable | None = None,
+    ) -> list[str]:
+        """What a render with these variables still needs: the names MissingVariables would give (sorted), or
+        [] when it renders. Names read only behind `is defined`, `default` and the like are never needed.
+        Other render errors (a runtime error, a limit) are left to the render itself: they give []."""
+        try:
+            self.render(source, variables, includes=includes, cache_key=cache_key)
+        except MissingVariables as exc:
+            return exc.missing
+        except RenderError:
+            pass
+        return []
+
     def _guarded_generate(
         self, compiled: Compiled, graph: dict[str, Compiled] | None, variables: Mapping[str, Any]
     ) -> str:
