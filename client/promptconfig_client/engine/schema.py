@@ -1,13 +1,20 @@
-"""Variable validation: JSON data only, and (when the template has one) its JSON Schema, draft 2020-12."""
+"""Variable validation: JSON data only, and (when the template has one) its JSON Schema, draft 2020-12.
+
+jsonschema is imported at the first schema (it takes about 100 ms to import): a client that renders
+templates without schemas never pays for it.
+"""
+
+from __future__ import annotations
 
 import json
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError, ValidationError
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 from .errors import InvalidVariables, TemplateError
 
@@ -93,6 +100,9 @@ def _canonical(schema: Any) -> str:
 
 
 def _compile(schema: Any) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
@@ -117,6 +127,8 @@ def validate(validators: SchemaValidators, variables: Mapping[str, Any], schema:
     """Raise InvalidVariables with messages per top-level variable ("$" for the whole object)."""
     if schema is None:
         return
+    from jsonschema.exceptions import SchemaError, ValidationError
+
     validator = validators.get(schema)
     instance = variables if isinstance(variables, dict) else dict(variables)
     details: dict[str, list[str]] = {}
