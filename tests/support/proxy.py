@@ -1,8 +1,10 @@
-"""A TCP proxy to a real service that a test can cut, to see the service as down."""
+"""A TCP proxy to a real service that a test can cut (to see the service as down), slow down, or turn into a
+listener that drops every connection it accepts (counting them, to prove a client made none)."""
 
 import contextlib
 import socket
 import threading
+import time
 
 
 class TcpProxy:
@@ -13,6 +15,9 @@ class TcpProxy:
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
         self._stopped = False
+        self.accepted = 0  # connections accepted so far
+        self.dropping = False  # accept connections and close them at once
+        self.delay = 0.0  # seconds to wait before connecting a new connection upstream
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -21,15 +26,25 @@ class TcpProxy:
                 client, _ = self._listener.accept()
             except OSError:
                 return
-            try:
-                upstream = socket.create_connection(self.upstream, timeout=5)
-            except OSError:
+            with self._lock:
+                self.accepted += 1
+            if self.dropping:
                 client.close()
                 continue
-            with self._lock:
-                self._sockets += [client, upstream]
-            for source, target in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(source, target), daemon=True).start()
+            threading.Thread(target=self._connect, args=(client,), daemon=True).start()
+
+    def _connect(self, client: socket.socket) -> None:
+        if self.delay:
+            time.sleep(self.delay)
+        try:
+            upstream = socket.create_connection(self.upstream, timeout=5)
+        except OSError:
+            client.close()
+            return
+        with self._lock:
+            self._sockets += [client, upstream]
+        for source, target in ((client, upstream), (upstream, client)):
+            threading.Thread(target=self._pump, args=(source, target), daemon=True).start()
 
     @staticmethod
     def _pump(source: socket.socket, target: socket.socket) -> None:

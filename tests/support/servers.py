@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -28,10 +29,20 @@ def database_url_for_tests(host: str | None = None, port: int | None = None) -> 
     return f"postgres://{auth}@{host or db['HOST'] or '127.0.0.1'}:{port or db['PORT'] or 5432}/{db['NAME']}"
 
 
+@dataclass
+class Served:
+    url: str
+    process: subprocess.Popen
+    port: int
+
+
 @contextlib.contextmanager
-def gunicorn_server(env: dict[str, str], workers: int = 2, log_path: Path | None = None) -> Iterator[str]:
-    """Start gunicorn with docker/gunicorn.conf.py; yield its base URL once it answers HTTP."""
-    port = free_port()
+def gunicorn_process(
+    env: dict[str, str], workers: int = 2, log_path: Path | None = None, port: int | None = None
+) -> Iterator[Served]:
+    """Start gunicorn with docker/gunicorn.conf.py (on `port`, or a free one); yield it once it answers HTTP.
+    A test may stop the process itself (by its PID) to see the service die."""
+    port = port or free_port()
     full_env = {
         **os.environ,
         "SECRET_KEY": "test-secret-key",
@@ -40,7 +51,7 @@ def gunicorn_server(env: dict[str, str], workers: int = 2, log_path: Path | None
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": str(workers),
     }
-    log = open(log_path or os.devnull, "wb")  # noqa: SIM115 - closed below
+    log = open(log_path or os.devnull, "ab")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "docker/gunicorn.conf.py"],
         cwd=ROOT,
@@ -51,15 +62,29 @@ def gunicorn_server(env: dict[str, str], workers: int = 2, log_path: Path | None
     base_url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_serving(base_url, process)
-        yield base_url
+        yield Served(url=base_url, process=process, port=port)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         log.close()
+
+
+@contextlib.contextmanager
+def gunicorn_server(env: dict[str, str], workers: int = 2, log_path: Path | None = None) -> Iterator[str]:
+    """Start gunicorn with docker/gunicorn.conf.py; yield its base URL once it answers HTTP."""
+    with gunicorn_process(env, workers, log_path) as served:
+        yield served.url
+
+
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL after 20 s; nothing if it has stopped already."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _wait_until_serving(base_url: str, process: subprocess.Popen, timeout: float = 30.0) -> None:
