@@ -484,3 +484,51 @@ def feedback_request(
 
 def chunks(items: list, size: int = BATCH_LIMIT) -> list[list]:
     return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+class ClientBase:
+    """What PromptConfig and AsyncPromptConfig share besides the plans: construction, stats, cache_clear."""
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        *,
+        timeout: float = 2.0,
+        retries: int = 3,
+        cache_ttl: float | None = None,
+        max_stale: float = 86400,
+        snapshot_path: str | None = None,
+        breaker_failures: int = 5,
+        breaker_reset: float = 30.0,
+        transport: Any = None,
+    ) -> None:
+        from . import _http  # httpx is imported here, not at import: `import promptconfig_client` stays fast
+
+        options = Options.build(
+            base_url,
+            api_key,
+            timeout=timeout,
+            retries=retries,
+            cache_ttl=cache_ttl,
+            max_stale=max_stale,
+            snapshot_path=snapshot_path,
+            breaker_failures=breaker_failures,
+            breaker_reset=breaker_reset,
+        )
+        self._core = Core(options)
+        self._http_module = _http
+        self._http = getattr(_http.httpx, self._http_class)(**_http.client_options(options, transport))
+        self._start()
+
+    _http_class = "Client"  # the httpx client class a front end runs on
+
+    def _start(self) -> None:
+        """A front end's own state (its single-flight table, its background workers)."""
+
+    def stats(self) -> dict[str, Any]:
+        """Counters since construction, the breaker's state and the number of cached entries."""
+        return self._core.read_stats()
+
+    def cache_clear(self) -> None:
+        self._core.clear()

@@ -10,51 +10,22 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import _core
-from ._core import FRESH, STALE, Core, Entry, Options, Plan, Request, Sleep
+from ._core import FRESH, STALE, ClientBase, Entry, Plan, Request, Sleep
 from .errors import PromptConfigError
 from .prompt import Generated, Prompt, generated_or_error
 
 logger = logging.getLogger("promptconfig_client")
 
 
-class AsyncPromptConfig:
+class AsyncPromptConfig(ClientBase):
     """The asyncio twin of PromptConfig: the same options, methods and semantics, awaited.
 
     Safe to share between the tasks of one event loop. Use `async with`, or await aclose() when done.
     """
 
-    def __init__(
-        self,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        *,
-        timeout: float = 2.0,
-        retries: int = 3,
-        cache_ttl: float | None = None,
-        max_stale: float = 86400,
-        snapshot_path: str | None = None,
-        breaker_failures: int = 5,
-        breaker_reset: float = 30.0,
-        transport: Any = None,
-    ) -> None:
-        import httpx  # here, not at import: `import promptconfig_client` stays fast
+    _http_class = "AsyncClient"
 
-        from . import _http
-
-        options = Options.build(
-            base_url,
-            api_key,
-            timeout=timeout,
-            retries=retries,
-            cache_ttl=cache_ttl,
-            max_stale=max_stale,
-            snapshot_path=snapshot_path,
-            breaker_failures=breaker_failures,
-            breaker_reset=breaker_reset,
-        )
-        self._core = Core(options)
-        self._http_module = _http
-        self._http = httpx.AsyncClient(**_http.client_options(options, transport))
+    def _start(self) -> None:
         self._inflight: dict[tuple, asyncio.Future] = {}
         self._tasks: set[asyncio.Task] = set()
 
@@ -105,9 +76,6 @@ class AsyncPromptConfig:
             results += self._core.prefetched(chunk, await self._run(plan))
         return results
 
-    def cache_clear(self) -> None:
-        self._core.clear()
-
     # -- server-side calls (never cached) -------------------------------------------------------------------------
     async def generate(self, user_id: str = "", **options: Any) -> Generated:
         body = _core.generate_request(user_id, **options)
@@ -135,8 +103,6 @@ class AsyncPromptConfig:
         return await self._post(f"/api/v1/prompts/{prompt_id}/feedback", body)
 
     # -- observability and lifetime -------------------------------------------------------------------------------
-    def stats(self) -> dict[str, Any]:
-        return self._core.read_stats()
 
     async def aclose(self) -> None:
         for task in list(self._tasks):

@@ -12,51 +12,22 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from . import _core
-from ._core import FRESH, STALE, Core, Entry, Options, Plan, Request, Sleep
+from ._core import FRESH, STALE, ClientBase, Entry, Plan, Request, Sleep
 from .errors import PromptConfigError
 from .prompt import Generated, Prompt, generated_or_error
 
 logger = logging.getLogger("promptconfig_client")
 
 
-class PromptConfig:
+class PromptConfig(ClientBase):
     """A PromptConfig client: cached prompt-data rendered locally, and the server-side calls.
 
     Safe to share between threads. Use it as a context manager, or call close() when done.
     """
 
-    def __init__(
-        self,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        *,
-        timeout: float = 2.0,
-        retries: int = 3,
-        cache_ttl: float | None = None,
-        max_stale: float = 86400,
-        snapshot_path: str | None = None,
-        breaker_failures: int = 5,
-        breaker_reset: float = 30.0,
-        transport: Any = None,
-    ) -> None:
-        import httpx  # here, not at import: `import promptconfig_client` stays fast
+    _http_class = "Client"
 
-        from . import _http
-
-        options = Options.build(
-            base_url,
-            api_key,
-            timeout=timeout,
-            retries=retries,
-            cache_ttl=cache_ttl,
-            max_stale=max_stale,
-            snapshot_path=snapshot_path,
-            breaker_failures=breaker_failures,
-            breaker_reset=breaker_reset,
-        )
-        self._core = Core(options)
-        self._http_module = _http
-        self._http = httpx.Client(**_http.client_options(options, transport))
+    def _start(self) -> None:
         self._lock = threading.Lock()
         self._inflight: dict[tuple, Future] = {}
         self._background = ThreadPoolExecutor(max_workers=4, thread_name_prefix="promptconfig-revalidate")
@@ -108,9 +79,6 @@ class PromptConfig:
             results += self._core.prefetched(chunk, reply)
         return results
 
-    def cache_clear(self) -> None:
-        self._core.clear()
-
     # -- server-side calls (never cached) -------------------------------------------------------------------------
     def generate(self, user_id: str = "", **options: Any) -> Generated:
         """Render on the server (and store the prompt, for feedback): see generate_request for the options."""
@@ -143,8 +111,6 @@ class PromptConfig:
         return self._post(f"/api/v1/prompts/{prompt_id}/feedback", body)
 
     # -- observability and lifetime -------------------------------------------------------------------------------
-    def stats(self) -> dict[str, Any]:
-        return self._core.read_stats()
 
     def close(self) -> None:
         self._background.shutdown(wait=False, cancel_futures=True)
