@@ -98,8 +98,10 @@ def generate(
     language: str | None = None,
     version: int | None = None,
     label: str | None = None,
+    deadline: float | None = None,
 ) -> Generated:
-    """Render one prompt for one caller. The record is returned unsaved: `log.generations_log` stores it."""
+    """Render one prompt for one caller. The record is returned unsaved: `log.generations_log` stores it.
+    `deadline` (time.monotonic() seconds) bounds the render; a batch passes the request's own."""
     started = time.perf_counter()
     context, custom_variables = context or {}, custom_variables or {}
     template = template_for_caller(workspace=workspace, template_id=template_id, node_name=node_name, language=language)
@@ -122,6 +124,7 @@ def generate(
             includes=resolved.includes,
             schema=resolved.version.variable_schema,
             cache_key=version_cache_key(resolved.version),
+            deadline=deadline,
         )
         return text, now + timedelta(seconds=settings.PROMPT_CACHE_TTL)
 
@@ -172,6 +175,7 @@ def prompt_data(
     language: str | None = None,
     version: int | None = None,
     label: str | None = None,
+    deadline: float | None = None,
 ) -> PromptData:
     """What a client needs to render locally: body, includes, the user's placeholders, what is left to supply.
 
@@ -188,6 +192,7 @@ def prompt_data(
         placeholders,
         includes=resolved.includes,
         cache_key=version_cache_key(resolved.version),
+        deadline=deadline,
     )
     ab_test = {"test_id": routed.test_id, "variant": routed.variant} if routed else None
     material = json.dumps(

@@ -1,6 +1,7 @@
 """The runtime API client services call: generate, batch, generate-prompt, prompt-data, prompts, feedback;
 cache control; and the analytics reads."""
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -45,6 +46,7 @@ from promptconfig.common.errors import ValidationFailed
 from promptconfig.common.exceptions import known_error
 from promptconfig.workspaces.models import Workspace
 from promptconfig.workspaces.viewsets import WorkspaceScopedMixin
+from promptconfig_client.engine import TemplateError
 
 GENERATED = inline_serializer(
     "Generated",
@@ -98,12 +100,18 @@ class RuntimeView(WorkspaceScopedMixin, APIView):
     required_scope = "read"  # the contract lets read keys make runtime calls
 
     def each_item(self, request, serializer_class, work: Callable) -> list[tuple[Any, dict | None]]:
-        """A batch body's items, each validated and given to `work`: (its result, None), or (None, the error
-        body) for an item that failed with a known error. One bad item never fails the others."""
+        """A batch body's items, each validated and given to `work` (with the request's deadline): (its result,
+        None), or (None, the error body) for an item that failed with a known error. One bad item never fails
+        the others. The whole request has one render budget: items reached after it answer template_error."""
+        deadline = time.monotonic() + settings.RENDER_TIME_BUDGET_MS / 1000
         outcomes = []
         for item in self.validated(BatchRequestSerializer, request.data)["requests"]:
             try:
-                outcomes.append((work(**self.validated(serializer_class, item)), None))
+                if time.monotonic() > deadline:
+                    raise TemplateError(
+                        f"The batch used up its time budget of {settings.RENDER_TIME_BUDGET_MS} ms before this item."
+                    )
+                outcomes.append((work(**self.validated(serializer_class, item), deadline=deadline), None))
             except Exception as exc:  # unknown failures still raise (a 500, logged)
                 known = known_error(exc)
                 if known is None:

@@ -1,6 +1,7 @@
 """The Engine: compile (cached), analyse and render templates in the guarded sandbox."""
 
 import hashlib
+import itertools
 import re
 import threading
 import time
@@ -174,6 +175,7 @@ class Engine:
         includes: Mapping[str, str] | None = None,
         schema: dict | None = None,
         cache_key: Hashable | None = None,
+        deadline: float | None = None,
     ) -> str:
         """Validate the variables, then render in the guarded sandbox.
 
@@ -182,21 +184,32 @@ class Engine:
         the source. Every failure is a RenderError: MissingVariables names every variable the body and its
         includes read that was not supplied; anything else (Jinja2 errors, sandbox violations, limits) is a
         TemplateError whose message carries no Python internals.
+
+        Everything counts against one deadline (`time.monotonic()` seconds; default: now plus the time budget):
+        schema validation, compiling, the render and the search for missing variables. A caller rendering
+        several templates for one request passes the request's deadline to each.
         """
+        if deadline is None:
+            deadline = time.monotonic() + self.limits.time_budget_ms / 1000
         try:
             schemas.check_data(variables)
             if schema is not None:
-                schemas.validate(self._validators, variables, schema)
+                schemas.validate(self._validators, variables, schema, deadline)
             compiled = self._lookup(source, cache_key)
             graph = self._include_graph(compiled, includes) if compiled.includes else None
+            self._check_deadline(deadline)
             try:
-                return self._guarded_generate(compiled, graph, variables)
+                return self._guarded_generate(compiled, graph, variables, deadline)
             except MissingName as exc:
-                raise self._missing(compiled, graph, variables, exc.name) from None
+                raise self._missing(compiled, graph, variables, exc.name, deadline) from None
         except RenderError:
             raise
         except Exception as exc:
             raise convert(exc) from None
+
+    def _check_deadline(self, deadline: float) -> None:
+        if time.monotonic() > deadline:
+            raise TemplateError(f"The template took longer than its time budget of {self.limits.time_budget_ms} ms.")
 
     def required_variables(
         self,
@@ -205,46 +218,54 @@ class Engine:
         *,
         includes: Mapping[str, str] | None = None,
         cache_key: Hashable | None = None,
+        deadline: float | None = None,
     ) -> list[str]:
         """What a render with these variables still needs: the names MissingVariables would give (sorted), or
         [] when it renders. Names read only behind `is defined`, `default` and the like are never needed.
-        Other render errors (a runtime error, a limit) are left to the render itself: they give []."""
+        Other render errors (a runtime error, a limit) are left to the render itself: they give [], except
+        running past `deadline`, which raises TemplateError."""
         try:
-            self.render(source, variables, includes=includes, cache_key=cache_key)
+            self.render(source, variables, includes=includes, cache_key=cache_key, deadline=deadline)
         except MissingVariables as exc:
             return exc.missing
         except RenderError:
-            pass
+            if deadline is not None:
+                self._check_deadline(deadline)
         return []
 
     def _guarded_generate(
-        self, compiled: Compiled, graph: dict[str, Compiled] | None, variables: Mapping[str, Any]
+        self, compiled: Compiled, graph: dict[str, Compiled] | None, variables: Mapping[str, Any], deadline: float
     ) -> str:
-        guard = Guard(self.limits, {name: entry.template for name, entry in graph.items()} if graph else None)
-        token = CURRENT.set(guard)
+        templates = {name: entry.template for name, entry in graph.items()} if graph else None
+        token = CURRENT.set(Guard(self.limits, templates, deadline))
         try:
             return self._generate(compiled.template, variables)
         finally:
             CURRENT.reset(token)
 
     def _missing(
-        self, compiled: Compiled, graph: dict[str, Compiled] | None, variables: Mapping[str, Any], first: str
+        self,
+        compiled: Compiled,
+        graph: dict[str, Compiled] | None,
+        variables: Mapping[str, Any],
+        first: str,
+        deadline: float,
     ) -> MissingVariables:
         """Every variable the render needs that was not supplied, found by rendering again with a placeholder
         for each one found so far. A name behind `is defined` or `default` never fails, so it is not listed;
-        a name behind a condition on a missing one is (the placeholder is truthy). Bounded in renders and time."""
+        a name behind a condition on a missing one is (the placeholder is truthy). Bounded in renders and by
+        the render's own deadline: what is found by then is reported."""
         missing, probe = [first], dict(variables)
-        deadline = time.monotonic() + self.limits.time_budget_ms / 1000
         while len(missing) <= MAX_MISSING_PROBES and time.monotonic() < deadline:
             probe[missing[-1]] = MISSING_PLACEHOLDER
             try:
-                self._guarded_generate(compiled, graph, probe)
+                self._guarded_generate(compiled, graph, probe, deadline)
             except MissingName as exc:
                 if exc.name in probe:
                     break
                 missing.append(exc.name)
                 continue
-            except Exception:  # the placeholder broke something else: report what is known
+            except Exception:  # the placeholder broke something else, or the deadline passed: report what is known
                 pass
             break
         return MissingVariables(sorted(missing))
@@ -291,10 +312,17 @@ class Engine:
 
     def _parse(self, source: str) -> nodes.Template:
         self._check_size(source)
+        cap = self.limits.max_nodes
         try:
-            return self._env.parse(source)
+            # Parsing is not interruptible and costs about 50 µs a token: count tokens (cheaper) before parsing.
+            if sum(1 for _ in itertools.islice(self._env.lex(source), 2 * cap + 1)) > 2 * cap:
+                raise TemplateError(f"The template is too complex: more than {cap} syntax elements.")
+            tree = self._env.parse(source)
         except (RecursionError, MemoryError):
             raise TemplateError("The template is nested too deeply to parse.") from None
+        if sum(1 for _ in itertools.islice(tree.find_all(nodes.Node), cap + 1)) > cap:
+            raise TemplateError(f"The template is too complex: more than {cap} syntax elements.")
+        return tree
 
     def _check_size(self, source: str) -> None:
         if not isinstance(source, str):

@@ -50,10 +50,10 @@ class Guard:
 
     __slots__ = ("budget", "deadline", "depth", "limits", "templates", "value_cap", "weights")
 
-    def __init__(self, limits: Limits, templates: dict[str, Any] | None = None) -> None:
+    def __init__(self, limits: Limits, templates: dict[str, Any] | None = None, deadline: float | None = None) -> None:
         self.limits = limits
         self.budget = limits.max_calls
-        self.deadline = monotonic() + limits.time_budget_ms / 1000
+        self.deadline = monotonic() + limits.time_budget_ms / 1000 if deadline is None else deadline
         self.value_cap = limits.max_value_size
         self.depth = 0  # template-level call nesting (macros calling macros)
         self.templates = templates  # include name -> compiled template, for this render's includes

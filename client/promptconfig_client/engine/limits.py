@@ -12,6 +12,7 @@ class Limits:
     max_include_depth: int = 5
     max_range: int = 10_000  # largest range() a template may build
     max_calls: int = 100_000  # operations budget per render: calls, filters, loop iterations
+    max_nodes: int = 3_000  # syntax tree size of one template (compiling is not interruptible: bound it)
 
     def __post_init__(self) -> None:
         for field in fields(self):

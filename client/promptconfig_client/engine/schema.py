@@ -1,13 +1,22 @@
 """Variable validation: JSON data only, and (when the template has one) its JSON Schema, draft 2020-12.
 
+A schema's regular expressions (`pattern`, `patternProperties`, and the property matching of
+`additionalProperties`) run on RE2, a linear-time engine: no pattern written by an author, however
+catastrophic for a backtracking engine (`^(a+)+$`), can stall a render. A pattern RE2 cannot compile
+(backreferences, lookaround) is refused when the schema is checked, naming where it is; so is
+`unevaluatedProperties` beside `patternProperties` (jsonschema would match those with Python's `re`).
+Validation counts against the render's deadline.
+
 jsonschema is imported at the first schema (it takes about 100 ms to import): a client that renders
 templates without schemas never pays for it.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -105,13 +114,107 @@ def _compile(schema: Any) -> Draft202012Validator:
 
     try:
         Draft202012Validator.check_schema(schema)
+        _check_patterns(schema)
     except SchemaError as exc:
         where = "/".join(str(part) for part in exc.absolute_path)
         at = f" at {where}" if where else ""
         raise _schema_error(f"The variable schema is invalid{at}: {_clip(exc.message)}") from None
     except RecursionError:
         raise _schema_error("The variable schema is nested too deeply.") from None
-    return Draft202012Validator(schema)
+    return _validator_class()(schema)
+
+
+# -- regular expressions on RE2 -----------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1024)
+def _regex(pattern: str):
+    """The RE2 compilation of a schema pattern (re2.error if RE2 cannot compile it)."""
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False  # a refused pattern is our error to report, not a line on stderr
+    return re2.compile(pattern, options)
+
+
+def _search(pattern: str, text: str) -> bool:
+    return _regex(pattern).search(text) is not None
+
+
+def _check_patterns(schema: Any, path: tuple = ()) -> None:
+    """Refuse (TemplateError naming the place) any pattern RE2 cannot compile, and unevaluatedProperties beside
+    patternProperties, anywhere in the schema. Iterative over the schema's nesting."""
+    import re2
+
+    stack = [(schema, path)]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, list):
+            stack.extend((item, (*where, index)) for index, item in enumerate(node))
+            continue
+        if not isinstance(node, dict):
+            continue
+        patterns = []
+        if isinstance(node.get("pattern"), str):
+            patterns.append((node["pattern"], (*where, "pattern")))
+        if isinstance(node.get("patternProperties"), dict):
+            patterns += [(key, (*where, "patternProperties", key)) for key in node["patternProperties"]]
+            if "unevaluatedProperties" in node:
+                raise _schema_error(
+                    f"The variable schema at {_path(where) or 'its root'} combines patternProperties with "
+                    "unevaluatedProperties, which is not supported: use additionalProperties."
+                )
+        for pattern, place in patterns:
+            try:
+                _regex(pattern)
+            except re2.error as exc:
+                reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+                raise _schema_error(
+                    f"The variable schema's pattern at {_path(place)} cannot be used: {_clip(reason)} "
+                    "(patterns run on RE2: no backreferences or lookaround)."
+                ) from None
+        stack.extend((value, (*where, key)) for key, value in node.items())
+
+
+def _path(parts: tuple) -> str:
+    return "/".join(str(part) for part in parts)
+
+
+@functools.cache
+def _validator_class():
+    """Draft 2020-12 with `pattern`, `patternProperties` and `additionalProperties` matching on RE2."""
+    from jsonschema import Draft202012Validator, validators
+    from jsonschema.exceptions import ValidationError
+
+    def pattern(validator, pattern, instance, schema):
+        if validator.is_type(instance, "string") and not _search(pattern, instance):
+            yield ValidationError(f"{_clip(repr(instance))} does not match {pattern!r}")
+
+    def pattern_properties(validator, pattern_properties, instance, schema):
+        if validator.is_type(instance, "object"):
+            for pattern, subschema in pattern_properties.items():
+                for key, value in instance.items():
+                    if _search(pattern, key):
+                        yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+
+    def additional_properties(validator, additional, instance, schema):
+        if not validator.is_type(instance, "object"):
+            return
+        properties, patterns = schema.get("properties", {}), schema.get("patternProperties", {})
+        extras = [
+            key for key in instance if key not in properties and not any(_search(pattern, key) for pattern in patterns)
+        ]
+        if validator.is_type(additional, "object"):
+            for extra in extras:
+                yield from validator.descend(instance[extra], additional, path=extra)
+        elif additional is False and extras:
+            listed = ", ".join(repr(extra) for extra in sorted(extras, key=str)[:20])
+            yield ValidationError(f"Additional properties are not allowed ({_clip(listed)} unexpected)")
+
+    return validators.extend(
+        Draft202012Validator,
+        {"pattern": pattern, "patternProperties": pattern_properties, "additionalProperties": additional_properties},
+    )
 
 
 def _schema_error(message: str) -> TemplateError:
@@ -123,8 +226,11 @@ def check_schema(validators: SchemaValidators, schema: dict | None) -> None:
         validators.get(schema)
 
 
-def validate(validators: SchemaValidators, variables: Mapping[str, Any], schema: dict | None) -> None:
-    """Raise InvalidVariables with messages per top-level variable ("$" for the whole object)."""
+def validate(
+    validators: SchemaValidators, variables: Mapping[str, Any], schema: dict | None, deadline: float | None = None
+) -> None:
+    """Raise InvalidVariables with messages per top-level variable ("$" for the whole object); TemplateError
+    when validating runs past `deadline` (time.monotonic() seconds)."""
     if schema is None:
         return
     from jsonschema.exceptions import SchemaError, ValidationError
@@ -134,7 +240,7 @@ def validate(validators: SchemaValidators, variables: Mapping[str, Any], schema:
     details: dict[str, list[str]] = {}
     try:
         for count, error in enumerate(validator.iter_errors(instance)):
-            if count >= _MAX_ERRORS:
+            if count >= _MAX_ERRORS or (deadline is not None and time.monotonic() > deadline):
                 break
             for key in _keys_of(error, instance):
                 details.setdefault(key, []).append(_clip(error.message))
@@ -144,6 +250,8 @@ def validate(validators: SchemaValidators, variables: Mapping[str, Any], schema:
         raise
     except Exception as exc:  # an unresolvable $ref, a bad regex: the schema's fault, not the variables'
         raise _schema_error(f"The variable schema cannot be applied: {_clip(str(exc))}") from None
+    if deadline is not None and time.monotonic() > deadline:
+        raise TemplateError("Validating the variables against the schema took longer than the time budget.")
     if details:
         raise InvalidVariables(details)
 
