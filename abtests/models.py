@@ -99,9 +99,8 @@ class MetricEvent(models.Model):
     class Meta:
         constraints = [
             # Feedback sent again on a prompt replaces its values instead of counting twice.
-            models.UniqueConstraint(
-                fields=["prompt_id", "metric"], condition=Q(prompt_id__isnull=False), name="event_once_per_prompt"
-            )
+            # (NULLs are distinct: events without a prompt never collide.)
+            models.UniqueConstraint(fields=["prompt_id", "metric"], name="event_once_per_prompt")
         ]
         indexes = [models.Index(fields=["test", "metric", "variant"])]
 

@@ -234,14 +234,17 @@ def feedback_record(*, test_id: str, prompt_id, user_id: str, variant: str, valu
     test = ABTest.objects.filter(pk=test_id).only("status").first()
     if test is None or test.status == Status.COMPLETED:
         return
-    for metric, value in values.items():
-        if value is None:
-            continue
-        MetricEvent.objects.update_or_create(
-            prompt_id=prompt_id,
-            metric=metric,
-            defaults={"test_id": test.pk, "user_id": user_id, "variant": variant, "value": float(value)},
-        )
+    events = [
+        MetricEvent(test=test, prompt_id=prompt_id, user_id=user_id, variant=variant, metric=metric, value=float(value))
+        for metric, value in values.items()
+        if value is not None
+    ]
+    MetricEvent.objects.bulk_create(  # one statement, however many metrics
+        events,
+        update_conflicts=True,
+        unique_fields=["prompt_id", "metric"],
+        update_fields=["value", "test", "user_id", "variant"],
+    )
 
 
 # --- analysis --------------------------------------------------------------------------------------

@@ -1,6 +1,10 @@
 """Runtime requests (generate, batch, generate-prompt, prompt-data, feedback, cache control), prompt records,
 and the analytics answers' shapes (for the OpenAPI schema)."""
 
+import math
+import re
+
+from django.conf import settings
 from rest_framework import serializers
 
 from generation.models import Generation
@@ -49,19 +53,32 @@ class BatchRequestSerializer(RequestSerializer):
     requests = serializers.ListField(child=serializers.JSONField(), allow_empty=False, max_length=MAX_BATCH)
 
 
+METRIC_NAME = r"^[a-z][a-z0-9_]{0,63}$"
+
+
 class FeedbackSerializer(serializers.Serializer):
     rating = serializers.IntegerField(required=False, min_value=1, max_value=5)
     effectiveness_score = serializers.FloatField(required=False, min_value=0, max_value=1)
-    metrics = serializers.DictField(child=serializers.FloatField(), required=False, default=dict)
+    metrics = serializers.DictField(
+        child=serializers.FloatField(),
+        required=False,
+        default=dict,
+        help_text="at most FEEDBACK_MAX_METRICS (20) names like `completion_rate` ([a-z][a-z0-9_]{0,63})",
+    )
+
+    def validate_metrics(self, metrics: dict[str, float]) -> dict[str, float]:
+        if len(metrics) > settings.FEEDBACK_MAX_METRICS:
+            raise serializers.ValidationError(f"At most {settings.FEEDBACK_MAX_METRICS} metrics per feedback.")
+        for name, value in metrics.items():
+            if not re.fullmatch(METRIC_NAME, name):
+                raise serializers.ValidationError(f"'{name[:64]}' is not a metric name: [a-z][a-z0-9_]{{0,63}}.")
+            if not math.isfinite(value):
+                raise serializers.ValidationError(f"Metric '{name}' needs a finite value.")
+        return metrics
 
     def validate(self, attrs):
         if "rating" not in attrs and "effectiveness_score" not in attrs and not attrs["metrics"]:
             raise serializers.ValidationError({"rating": ["Send a rating, an effectiveness_score or metrics."]})
-        for name, value in attrs["metrics"].items():
-            if not name or len(name) > 64 or value != value or value in (float("inf"), float("-inf")):
-                raise serializers.ValidationError(
-                    {"metrics": [f"Metric '{name[:64]}' needs a short name and a finite value."]}
-                )
         return attrs
 
 

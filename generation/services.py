@@ -226,6 +226,8 @@ def generation_feedback(
     Feedback may be sent again: the template's running means (and the A/B metric events) replace the old
     values instead of counting twice.
     """
+    # Locked before its old values are read: concurrent feedback on one prompt is applied one at a time.
+    generation = Generation.objects.select_for_update().get(pk=generation.pk)
     template = PromptTemplate.objects.select_for_update().get(pk=generation.template_id)
     if rating is not None:
         template.average_rating, template.rating_count = _replace_in_mean(

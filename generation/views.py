@@ -245,9 +245,8 @@ class FeedbackView(RuntimeView):
     def post(self, request, prompt_id):
         data = self.validated(FeedbackSerializer, request.data)
         with transaction.atomic():
-            record = selectors.generation_get(workspace=self.workspace, prompt_id=prompt_id)
-            services.generation_feedback(
-                generation=record,
+            record = services.generation_feedback(
+                generation=selectors.generation_get(workspace=self.workspace, prompt_id=prompt_id),
                 rating=data.get("rating"),
                 effectiveness_score=data.get("effectiveness_score"),
                 feedback_metrics=data["metrics"],

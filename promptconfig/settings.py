@@ -238,6 +238,8 @@ TEMPLATE_MAX_SOURCE_BYTES = env_int("TEMPLATE_MAX_SOURCE_BYTES", 64 * 1024)
 PROMPT_CACHE_TTL = env_int("PROMPT_CACHE_TTL", 3600)
 PROMPT_DATA_TTL = env_int("PROMPT_DATA_TTL", 300)
 GENERATION_RETENTION_DAYS = env_int("GENERATION_RETENTION_DAYS", 30)
+# Most metrics one feedback may carry (each becomes an A/B metric event when the prompt is in a test).
+FEEDBACK_MAX_METRICS = env_int("FEEDBACK_MAX_METRICS", 20)
 # Generation records go through a Redis queue, flushed to the database by Celery beat every 5 s, instead
 # of a database write in each request. Needs Redis and a worker; on by default when both are configured.
 GENERATION_LOG_QUEUE = env_bool("GENERATION_LOG_QUEUE", default=bool(REDIS_URL and CELERY_BROKER_URL))

@@ -1,8 +1,27 @@
 import django_filters
+from django import forms
 from django.db.models import QuerySet
 
 from templates_app.models import PromptTemplate
 from templates_app.selectors import template_search
+
+
+class StrictBooleanField(forms.NullBooleanField):
+    """true/false (or 1/0, True/False); anything else is an error, not "no filter"."""
+
+    widget = forms.TextInput  # the select widget would read an unknown value as "unknown"
+
+    def to_python(self, value):
+        if value in (None, "") or str(value) in ("true", "false", "True", "False", "1", "0"):
+            return super().to_python(value)
+        raise forms.ValidationError("Must be true or false.")
+
+    def validate(self, value):
+        pass
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
 
 
 class TemplateFilter(django_filters.FilterSet):
@@ -11,7 +30,7 @@ class TemplateFilter(django_filters.FilterSet):
     category = django_filters.CharFilter()
     language = django_filters.CharFilter()
     status = django_filters.ChoiceFilter(choices=PromptTemplate.Status.choices)
-    is_active = django_filters.BooleanFilter()
+    is_active = StrictBooleanFilter()
     node_name = django_filters.CharFilter()
     tags = django_filters.CharFilter(method="filter_tags", help_text="Comma list; every tag must match.")
     search = django_filters.CharFilter(method="filter_search", help_text="Full text over name, description, body.")

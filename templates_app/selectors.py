@@ -168,6 +168,14 @@ def version_get(*, template: PromptTemplate, number: int) -> TemplateVersion:
     return version
 
 
+STATS_FIELDS = ("usage_count", "success_rate", "average_rating", "rating_count", "feedback_count")
+
+
+def template_stats(template: PromptTemplate) -> dict:
+    """The template's usage and rating figures as stored now (they change without the template's cache)."""
+    return PromptTemplate.objects.filter(pk=template.pk).values(*STATS_FIELDS).first() or {}
+
+
 def first_published_version(template: PromptTemplate) -> TemplateVersion:
     """The version first published (the first version when none ever was): the default drift baseline."""
     versions = TemplateVersion.objects.filter(template=template)

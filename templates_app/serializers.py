@@ -218,10 +218,43 @@ class RelationshipSerializer(serializers.ModelSerializer):
         fields = ["source", "target", "kind", "created_by", "created_at"]
 
 
+SEARCH_FILTERS = ("category", "language", "status", "tags", "is_active", "node_name", "ordering")
+LIST_FILTERS = ("tags", "ordering")  # a list of strings, or a comma string
+
+
 class SearchSerializer(serializers.Serializer):
     query = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
-    filters = ObjectField(required=False, default=dict)
+    filters = ObjectField(
+        required=False,
+        default=dict,
+        help_text=f"any of {', '.join(SEARCH_FILTERS)}: strings; is_active a boolean; tags and ordering also lists",
+    )
     facets = serializers.BooleanField(required=False, default=False)
+
+    def validate_filters(self, filters: dict) -> dict[str, str]:
+        """The list filters as the list endpoint's query string would give them: every value a string."""
+        errors, clean = {}, {}
+        for name, value in filters.items():
+            if name not in SEARCH_FILTERS:
+                errors[name] = [f"Unknown filter; known: {', '.join(SEARCH_FILTERS)}."]
+            elif name == "is_active" and isinstance(value, bool):
+                clean[name] = "true" if value else "false"
+            elif isinstance(value, str) and len(value) <= 500:
+                clean[name] = value
+            elif name in LIST_FILTERS and isinstance(value, list) and all(isinstance(item, str) for item in value):
+                clean[name] = ",".join(value)[:2000]
+            else:
+                kind = (
+                    "a boolean"
+                    if name == "is_active"
+                    else "a list of strings or a string"
+                    if name in LIST_FILTERS
+                    else "a string"
+                )
+                errors[name] = [f"Must be {kind}."]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return clean
 
 
 class PinQuerySerializer(serializers.Serializer):

@@ -11,6 +11,7 @@ from django.utils import timezone
 from promptconfig.common.cache import forget
 from promptconfig.common.errors import Conflict, NotFound, ValidationFailed
 from promptconfig.workspaces.models import Workspace
+from promptconfig_client.engine import TemplateError
 from templates_app.models import (
     PromptTemplate,
     Tag,
@@ -148,8 +149,42 @@ def _new_version(
     return version
 
 
+def _check_includers(template: PromptTemplate, body: str) -> None:
+    """The templates that include this one, directly or through others, must still resolve once `body` is
+    served in its place: a cycle or nesting deeper than the limit is refused now, not when they are generated."""
+    parents: dict[str, set[str]] = {}
+    served = (
+        PromptTemplate.objects.filter(
+            workspace_id=template.workspace_id,
+            language=template.language,
+            deleted_at__isnull=True,
+            served_version__isnull=False,
+        )
+        .exclude(key=template.key)
+        .values_list("key", "served_version__includes")
+    )
+    for key, includes in served:
+        for child in includes or ():
+            parents.setdefault(child, set()).add(key)
+    includers, frontier = set(), {template.key}
+    for _ in range(ENGINE.limits.max_include_depth):  # an includer further up is too deep already
+        frontier = {parent for child in frontier for parent in parents.get(child, ())} - includers
+        includers |= frontier
+    if not includers:
+        return
+    load = include_loader(
+        workspace_id=template.workspace_id, language=template.language, overrides={template.key: body}
+    )
+    for key in sorted(includers):
+        try:
+            ENGINE.resolve_includes(load(key) or "", load)
+        except TemplateError as exc:
+            raise TemplateError(f"Template '{key}' includes '{template.key}': {exc.message}", exc.details) from None
+
+
 def _serve(template: PromptTemplate, version: TemplateVersion) -> None:
     """Point `production` at a version and serve it."""
+    _check_includers(template, version.body)
     TemplateLabel.objects.update_or_create(
         template=template, name=TemplateLabel.PRODUCTION, defaults={"version": version}
     )

@@ -19,6 +19,7 @@ from templates_app.selectors import (
     template_for_write,
     template_list,
     template_resolve,
+    template_stats,
     version_get,
     version_list,
     version_pinned,
@@ -81,11 +82,13 @@ class TemplateViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
         ]
     )
     def retrieve(self, request, key=None):
-        template = self._read(key)
+        # A copy: the template read is the process's shared cached instance. Its usage and rating figures are
+        # read fresh (one query): they move with every generation and feedback, which do not drop the cache.
+        template = copy.copy(self._read(key))
+        for name, value in template_stats(template).items():
+            setattr(template, name, value)
         pin = self.validated(PinQuerySerializer, request.query_params)
         if pin:
-            # A copy: the template may be the process's shared cached instance.
-            template = copy.copy(template)
             template.served_version = version_pinned(template, **pin)
         return Response(TemplateSerializer(template).data)
 
@@ -206,10 +209,8 @@ class TemplateViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
     @action(detail=True, methods=["get"])
     def suggestions(self, request, key=None):
         template = self._read(key)
-        number = request.query_params.get("version")
-        if number is not None and not number.isdigit():
-            raise ValidationFailed("version must be a number.", details={"version": ["A whole number."]})
-        version = version_get(template=template, number=int(number)) if number else template.served_version
+        number = self.validated(PinQuerySerializer, request.query_params).get("version")
+        version = version_get(template=template, number=number) if number else template.served_version
         return Response({"version": version.number, "suggestions": suggestions_for(version)})
 
     # --- search ----------------------------------------------------------------------------------
@@ -217,10 +218,7 @@ class TemplateViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
     @action(detail=False, methods=["post"])
     def search(self, request):
         data = self.validated(SearchSerializer, request.data)
-        filter_data = {
-            name: ",".join(value) if isinstance(value, list) else value for name, value in data["filters"].items()
-        }
-        filterset = TemplateFilter(data={**filter_data, "search": data["query"]}, queryset=self.get_queryset())
+        filterset = TemplateFilter(data={**data["filters"], "search": data["query"]}, queryset=self.get_queryset())
         if not filterset.is_valid():
             raise ValidationFailed("Invalid filters.", details={"filters": filterset.errors})
         queryset = filterset.qs
