@@ -31,14 +31,15 @@ def _registry() -> CollectorRegistry:
     return REGISTRY
 
 
-def cache_stats() -> dict:
+def cache_stats(*, workspace: Workspace) -> dict:
+    """Hits and misses of this workspace's lookups (templates, profiles, prompts), over every worker process."""
     by_type: dict[str, dict[str, float]] = {}
     for metric in _registry().collect():
         if metric.name not in ("cache_hits", "cache_misses"):
             continue
         field = "hits" if metric.name == "cache_hits" else "misses"
         for sample in metric.samples:
-            if sample.name.endswith("_total"):
+            if sample.name.endswith("_total") and sample.labels.get("workspace") == str(workspace.pk):
                 counts = by_type.setdefault(sample.labels["cache_type"], {"hits": 0, "misses": 0})
                 counts[field] += int(sample.value)
     hits = sum(counts["hits"] for counts in by_type.values())

@@ -257,7 +257,7 @@ class FeedbackView(RuntimeView):
 class CacheStatsView(RuntimeView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
-        return Response(caching.cache_stats())
+        return Response(caching.cache_stats(workspace=self.workspace))
 
 
 class CacheInvalidateView(RuntimeView):

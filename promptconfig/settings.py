@@ -253,8 +253,10 @@ HEALTH_REPORTS = ["generation.log.health_report"]
 # (promptconfig/common/cache.py).
 LOCAL_CACHE_ENTRIES = env_int("LOCAL_CACHE_ENTRIES", 2000)
 LOCAL_CACHE_SECONDS = env_int("LOCAL_CACHE_SECONDS", 30)
-# If set, GET /metrics requires "Authorization: Bearer <token>".
+# GET /metrics requires "Authorization: Bearer <METRICS_TOKEN>". Without a token it is served only when
+# METRICS_PUBLIC is on (the default with DEBUG): the labels name templates and A/B tests of every workspace.
 METRICS_TOKEN = env_str("METRICS_TOKEN")
+METRICS_PUBLIC = env_bool("METRICS_PUBLIC", default=DEBUG)
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -56,6 +56,12 @@ def _direct_generation_log(settings):
 
 
 @pytest.fixture(autouse=True)
+def _public_metrics(settings):
+    """In-process tests read /metrics without a token; tests/common/test_metrics.py covers the token rules."""
+    settings.METRICS_PUBLIC = True
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     cache.clear()
     yield

@@ -132,7 +132,8 @@ def read_through(key: str, load: Callable[[], Any], *, timeout: int, cache_type:
         if value is not None and epoch is not None:
             LOCAL.put(key, epoch, value, timeout)
     if cache_type:
-        (metrics.cache_hits_total if hit else metrics.cache_misses_total).labels(cache_type=cache_type).inc()
+        counter = metrics.cache_hits_total if hit else metrics.cache_misses_total
+        counter.labels(cache_type=cache_type, workspace=scope_of(key)).inc()
     return value
 
 

@@ -13,8 +13,9 @@ prompt_generation_duration_seconds = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
 prompts_generated_total = Counter("prompts_generated_total", "Prompts generated.", ["template_id"])
-cache_hits_total = Counter("cache_hits_total", "Cache hits by cache type.", ["cache_type"])
-cache_misses_total = Counter("cache_misses_total", "Cache misses by cache type.", ["cache_type"])
+# `workspace` is the workspace id (so GET /cache/stats answers for the caller's workspace only).
+cache_hits_total = Counter("cache_hits_total", "Cache hits by cache type.", ["cache_type", "workspace"])
+cache_misses_total = Counter("cache_misses_total", "Cache misses by cache type.", ["cache_type", "workspace"])
 ab_test_participants_total = Counter(
     "ab_test_participants_total", "Users assigned to an A/B test variant.", ["test_id", "variant"]
 )

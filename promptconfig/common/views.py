@@ -16,6 +16,10 @@ def metrics(request: HttpRequest) -> HttpResponse:
         expected = f"Bearer {settings.METRICS_TOKEN}"
         if not hmac.compare_digest(request.headers.get("Authorization", ""), expected):
             return json_error_response(401, "authentication_failed", "A valid metrics token is required.")
+    elif not settings.METRICS_PUBLIC:
+        return json_error_response(
+            403, "permission_denied", "Metrics are not public: set METRICS_TOKEN and send it as a Bearer token."
+        )
     return ExportToDjangoView(request)
 
 

@@ -2,7 +2,6 @@
 
 from dataclasses import dataclass
 
-import httpx
 import pytest
 from django.conf import settings
 from prometheus_client.parser import text_string_to_metric_families
@@ -10,7 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from profiles.services import profile_create
 from promptconfig.workspaces.services import api_key_create
 from templates_app.services import template_create
-from tests.support.servers import Served, database_url_for_tests, gunicorn_process
+from tests.support.servers import Served, database_url_for_tests, gunicorn_process, scrape
 
 LESSON = (
     "Teach {{ topic }} to a {{ learning_style }} learner at {{ difficulty }} level."
@@ -30,7 +29,7 @@ class Live:
 
     def answered(self, view: str, status: str | None = None) -> int:
         """How many requests the server answered for a URL name (and status), from its own /metrics."""
-        text = httpx.get(f"{self.url}/metrics", timeout=5).text
+        text = scrape(self.url)
         total = 0
         for family in text_string_to_metric_families(text):
             if family.name != "django_http_responses_total_by_status_view_method":

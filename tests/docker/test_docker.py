@@ -45,6 +45,13 @@ def test_prometheus_scrapes_the_web_service():
     job = next(job for job in config["scrape_configs"] if job["job_name"] == "promptconfig")
     assert job["metrics_path"] == "/metrics"
     assert job["static_configs"][0]["targets"] == ["web:8000"]
+    # /metrics needs METRICS_TOKEN with DEBUG off: compose gives web the token and Prometheus the same as a file.
+    token_file = job["authorization"]["credentials_file"]
+    assert job["authorization"]["type"] == "Bearer"
+    assert {"source": "metrics_token", "target": token_file} in prometheus["configs"]
+    assert (
+        compose()["configs"]["metrics_token"]["content"] == compose()["services"]["web"]["environment"]["METRICS_TOKEN"]
+    )
 
 
 def test_the_image_is_slim_python_311_running_gunicorn_as_a_non_root_user():

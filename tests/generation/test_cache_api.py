@@ -36,6 +36,17 @@ def test_stats_count_hits_and_misses(admin, lesson):
     assert 0 <= after["hit_rate"] <= 1 and after["backend"] in {"redis", "locmem"}
 
 
+def test_stats_count_only_the_callers_workspace(admin, lesson, make_client):
+    before = admin.get("/api/v1/cache/stats").json()
+    stranger = make_client(scope="admin")
+    template_create(workspace=stranger.api_key.workspace, actor="t", key="lesson", name="L", template="{{ topic }}")
+    for _ in range(3):
+        stranger.post(GEN, {"template_id": "lesson", "context": {"topic": "x"}}, format="json")
+    assert admin.get("/api/v1/cache/stats").json() == before
+    theirs = stranger.get("/api/v1/cache/stats").json()
+    assert theirs["by_type"]["prompt"] == {"hits": 2, "misses": 1}
+
+
 def test_invalidate_drops_only_the_callers_entries(admin, lesson, workspace, make_client):
     admin.post(GEN, {"template_id": "lesson", "context": {"topic": "x"}}, format="json")
     stranger = make_client(scope="admin")

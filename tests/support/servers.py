@@ -16,6 +16,15 @@ from django.db import connection
 ROOT = Path(__file__).resolve().parents[2]
 
 
+METRICS_TOKEN = "test-metrics-token"
+
+
+def scrape(base_url: str) -> str:
+    """The /metrics text of a server started here (it gets METRICS_TOKEN)."""
+    headers = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+    return httpx.get(f"{base_url}/metrics", headers=headers, timeout=10).text
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -47,6 +56,7 @@ def gunicorn_process(
         **os.environ,
         "SECRET_KEY": "test-secret-key",
         "DEBUG": "0",
+        "METRICS_TOKEN": METRICS_TOKEN,
         **env,
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": str(workers),
