@@ -98,6 +98,7 @@ PROMPT_DATA_BATCH = inline_serializer(
 
 class RuntimeView(WorkspaceScopedMixin, APIView):
     required_scope = "read"  # the contract lets read keys make runtime calls
+    throttle_scope = "runtime"
 
     def each_item(self, request, serializer_class, work: Callable) -> list[tuple[Any, dict | None]]:
         """A batch body's items, each validated and given to `work` (with the request's deadline): (its result,
@@ -158,6 +159,8 @@ class GenerateView(RuntimeView):
 
 
 class BatchGenerateView(RuntimeView):
+    throttle_scope = "expensive"
+
     @extend_schema(request=BatchRequestSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request):
         outcomes = self.each_item(
@@ -224,6 +227,8 @@ class PromptDataView(RuntimeView):
 
 
 class PromptDataBatchView(RuntimeView):
+    throttle_scope = "expensive"
+
     @extend_schema(request=BatchRequestSerializer, responses=PROMPT_DATA_BATCH)
     def post(self, request):
         outcomes = self.each_item(
@@ -262,6 +267,7 @@ class CacheStatsView(RuntimeView):
 
 class CacheInvalidateView(RuntimeView):
     required_scope = "admin"
+    throttle_scope = "expensive"
 
     @extend_schema(request=CacheInvalidateSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request):
@@ -271,6 +277,7 @@ class CacheInvalidateView(RuntimeView):
 
 class CacheWarmupView(RuntimeView):
     required_scope = "admin"
+    throttle_scope = "expensive"
 
     @extend_schema(request=CacheWarmupSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request):

@@ -45,6 +45,7 @@ class TemplateVersionsView(WorkspaceScopedMixin, APIView):
 
 class EnsureVersionView(TemplateVersionsView):
     required_scope = "write"
+    throttle_scope = "expensive"
 
     @extend_schema(request=EnsureVersionSerializer, responses={200: Ensured, 201: Ensured}, parameters=[LANGUAGE_PARAM])
     def post(self, request, key):

@@ -12,6 +12,7 @@ is bypassed. Local entries also expire after `LOCAL_CACHE_SECONDS` at most, whic
 when Redis missed a change (an outage during a write) to what the shared cache itself allows.
 """
 
+import logging
 import threading
 import time
 import uuid
@@ -26,6 +27,8 @@ from django.core.signals import request_finished, request_started
 from django.db import transaction
 
 from promptconfig.common import metrics
+
+logger = logging.getLogger("promptconfig.cache")
 
 _MISSING = object()
 # {scope: epoch token, or None when the local level must not be used}; None outside a request.
@@ -85,21 +88,52 @@ def _epoch_key(scope: str) -> str:
     return f"epoch:{scope}"
 
 
-def request_epochs(*scopes: str) -> None:
-    """Read, in one round trip, the epochs of these scopes (see scope_of) for the current request."""
+def request_epochs(*scopes: str, count: tuple[str, int] | None = None, by: int = 1) -> int | None:
+    """Read, in one round trip, the epochs of these scopes (see scope_of) for the current request.
+
+    With `count` (a counter's cache key, its lifetime in seconds), also add `by` to that counter in the same
+    round trip and return its new value (None when it could not be counted: the cache is down)."""
     epochs = _epochs.get()
-    if epochs is None:
-        return
-    scopes = [scope for scope in dict.fromkeys(scopes) if scope not in epochs]
-    if not scopes:
-        return
-    found = cache.get_many([_epoch_key(scope) for scope in scopes])  # {} when Redis is down
-    for scope in scopes:
+    pending = [scope for scope in dict.fromkeys(scopes) if epochs is not None and scope not in epochs]
+    if not pending and count is None:
+        return None
+    found, counted = _read_and_count([_epoch_key(scope) for scope in pending], count, by)
+    for scope in pending:
         epoch = found.get(_epoch_key(scope))
         if epoch is None:  # never set or lost (evicted, Redis restarted): start one; None if Redis is down
             token = uuid.uuid4().hex
             epoch = token if cache.add(_epoch_key(scope), token, None) else None
         epochs[scope] = epoch
+    return counted
+
+
+def _read_and_count(keys: list[str], count: tuple[str, int] | None, by: int) -> tuple[dict[str, Any], int | None]:
+    """get_many(keys) and, with `count`, an increment of that counter (created with its lifetime): on Redis one
+    pipelined round trip; on the local-memory cache (the embedded default) the same, in process."""
+    if count is None:
+        return cache.get_many(keys), None  # {} when Redis is down
+    counter, seconds = count
+    client = getattr(cache, "client", None)
+    if not hasattr(client, "get_client"):  # not django-redis
+        cache.add(counter, 0, seconds)
+        try:
+            return cache.get_many(keys), cache.incr(counter, by)
+        except ValueError:  # expired in between
+            return cache.get_many(keys), None
+    try:
+        pipe = client.get_client(write=True).pipeline(transaction=False)
+        if keys:
+            pipe.mget([cache.make_key(key) for key in keys])
+        counter_key = cache.make_key(counter)
+        pipe.incrby(counter_key, by)
+        pipe.expire(counter_key, seconds, nx=True)
+        results = pipe.execute()
+    except Exception as exc:  # the cache is down: no epochs, nothing counted (the request is not limited)
+        logger.warning("cache unavailable for epochs and rate counting: %s", exc)
+        return {}, None
+    values = results[0] if keys else []
+    found = {key: client.decode(value) for key, value in zip(keys, values, strict=True) if value is not None}
+    return found, int(results[-2])
 
 
 def local_peek(key: str) -> Any:

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed
 
+from promptconfig.common.ratelimit import scope_of_call
 from promptconfig.workspaces.models import ApiKey, Workspace
 from promptconfig.workspaces.selectors import api_key_for_plaintext
 from promptconfig.workspaces.services import api_key_mark_used
@@ -46,7 +47,9 @@ class ApiKeyAuthentication(BaseAuthentication):
             plaintext = parts[1].decode("ascii")
         except UnicodeDecodeError:
             raise AuthenticationFailed("Invalid API key.") from None
-        api_key = api_key_for_plaintext(plaintext)
+        view = (getattr(request, "parser_context", None) or {}).get("view")
+        rate_scope = scope_of_call(view, request.method) if view is not None else None
+        api_key, request.rate_counted = api_key_for_plaintext(plaintext, rate_scope=rate_scope)
         if api_key is None:
             raise AuthenticationFailed("Invalid or revoked API key.")
         api_key_mark_used(api_key=api_key)

@@ -1,27 +1,39 @@
 from django.db.models import QuerySet
 
 from promptconfig.common.cache import local_peek, read_through, request_epochs, scope_of
+from promptconfig.common.ratelimit import Counted, window_for
 from promptconfig.workspaces.models import ApiKey, Workspace
 from promptconfig.workspaces.services import API_KEY_CACHE_TIMEOUT, api_key_cache_key, hash_api_key
 
 
-def api_key_for_plaintext(plaintext: str) -> ApiKey | None:
-    """The active key matching this plaintext, with its workspace.
+def api_key_for_plaintext(plaintext: str, *, rate_scope: str | None = None) -> tuple[ApiKey | None, Counted | None]:
+    """The active key matching this plaintext, with its workspace; and, with `rate_scope`, the key's call
+    counted in that class's rate window (see promptconfig.common.ratelimit) when that cost nothing extra.
 
     Every API request asks this, so the key is cached (revoking or changing it drops the entry).
     Unknown keys are not cached: guessing must not fill the cache.
     """
     hashed_key = hash_api_key(plaintext)
     cache_key = api_key_cache_key(hashed_key)
-    # The request's first cache read: fetch the epochs of the key and of its workspace in one round trip.
+    # The request's first cache read: fetch the epochs of the key and of its workspace, and count the call
+    # against the key's rate limit, in one round trip (when this process knows the key already).
     known = local_peek(cache_key)
-    request_epochs(scope_of(cache_key), *([str(known.workspace_id)] if known else []))
+    window = window_for(known.pk, rate_scope) if known is not None and rate_scope else None
+    count = request_epochs(
+        scope_of(cache_key),
+        *([str(known.workspace_id)] if known else []),
+        count=(window.cache_key, window.rate.seconds) if window else None,
+    )
     api_key = read_through(
         cache_key,
         lambda: ApiKey.objects.select_related("workspace__organization").filter(hashed_key=hashed_key).first(),
         timeout=API_KEY_CACHE_TIMEOUT,
     )
-    return api_key if api_key is not None and api_key.is_active else None
+    if api_key is None or not api_key.is_active:
+        return None, None
+    return api_key, Counted(
+        window.cache_key, count
+    ) if window and count is not None and known.pk == api_key.pk else None
 
 
 def api_key_list(*, workspace: Workspace) -> QuerySet[ApiKey]:

@@ -1,9 +1,12 @@
 """The base every API viewset builds on: the caller's workspace and actor, nothing else visible."""
 
+import time
+
 from rest_framework import viewsets
 
 from promptconfig.common.serializers import RequestSerializer
 from promptconfig.workspaces.models import Workspace
+from promptconfig.workspaces.throttling import charge_if_slow
 
 
 class WorkspaceScopedMixin:
@@ -11,6 +14,15 @@ class WorkspaceScopedMixin:
 
     Querysets must be built from `self.workspace`: another workspace's objects are 404.
     """
+
+    def initial(self, request, *args, **kwargs):
+        self.started = time.monotonic()
+        super().initial(request, *args, **kwargs)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if hasattr(self, "started"):
+            charge_if_slow(request, self, self.started)
+        return super().finalize_response(request, response, *args, **kwargs)
 
     @property
     def workspace(self) -> Workspace | None:

@@ -1,0 +1,94 @@
+"""Per-key rate limits: 429 rate_limited with Retry-After per class of call (runtime, write, expensive), slow
+calls weighing like expensive ones, other keys unaffected, no extra Redis round trip on the hot path, and the
+embedded default (local-memory cache) limiting too."""
+
+import pytest
+import redis.connection
+
+from templates_app.services import template_create
+from tests.support.api import answer
+
+GEN = "/api/v1/prompts/generate"
+
+
+@pytest.fixture
+def lesson(workspace):
+    return template_create(workspace=workspace, actor="t", key="lesson", name="L", template="About {{ topic }}.")
+
+
+def generate(client):
+    return client.post(GEN, {"template_id": "lesson", "context": {"topic": "x"}}, format="json")
+
+
+def limits(settings, **rates):
+    settings.RATE_LIMITS = {"runtime": "", "write": "", "expensive": "", **rates}
+
+
+def test_runtime_calls_past_the_limit_are_429_with_retry_after(settings, make_client, workspace, lesson):
+    limits(settings, runtime="3/min")
+    client, other = make_client(workspace, "read"), make_client(workspace, "read")
+    assert [generate(client).status_code for _ in range(3)] == [200] * 3
+    refused = generate(client)
+    assert answer(refused) == (429, "rate_limited")
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert client.get("/api/v1/templates").status_code == 429  # reads share the runtime window
+    assert generate(other).status_code == 200  # per key
+
+
+def test_writes_and_expensive_calls_have_their_own_windows(settings, make_client, workspace, lesson):
+    limits(settings, write="2/min", expensive="1/min")
+    writer = make_client(workspace, "write")
+    for index in range(2):
+        assert writer.post("/api/v1/profiles", {"user_id": f"u{index}"}, format="json").status_code == 201
+    assert answer(writer.post("/api/v1/profiles", {"user_id": "u9"}, format="json")) == (429, "rate_limited")
+    assert writer.get("/api/v1/profiles").status_code == 200  # runtime: unlimited here
+    batch = {"requests": [{"template_id": "lesson", "context": {"topic": "x"}}]}
+    assert writer.post(f"{GEN}/batch", batch, format="json").status_code == 200
+    assert answer(writer.post(f"{GEN}/batch", batch, format="json")) == (429, "rate_limited")
+    assert answer(
+        writer.post("/api/v1/prompt-data/batch", {"requests": [{"template_id": "lesson"}]}, format="json")
+    ) == (
+        429,
+        "rate_limited",
+    )
+    assert generate(writer).status_code == 200  # a single generate is a runtime call
+
+
+def test_a_slow_call_weighs_like_an_expensive_one(settings, make_client, workspace, lesson):
+    limits(settings, runtime="10/min", expensive="2/min")
+    settings.RATE_LIMIT_SLOW_MS = 0  # every call counts as slow: 1 + (10 // 2 - 1) = 5 units
+    client = make_client(workspace, "read")
+    assert [generate(client).status_code for _ in range(2)] == [200, 200]
+    assert answer(generate(client)) == (429, "rate_limited")
+
+
+def test_the_embedded_default_limits_too(settings, make_client, workspace, lesson):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "rl"}}
+    limits(settings, runtime="2/min")
+    client = make_client(workspace, "read")
+    assert [generate(client).status_code for _ in range(3)] == [200, 200, 429]
+
+
+@pytest.mark.redis
+def test_counting_adds_no_redis_round_trip_to_a_warm_request(settings, make_client, workspace, lesson, monkeypatch):
+    client = make_client(workspace, "read")
+    sent = []
+    original = redis.connection.AbstractConnection.send_packed_command
+
+    def counting(self, command, check_health=True):
+        sent.append(1)
+        return original(self, command, check_health)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counting)
+
+    def round_trips(body) -> int:
+        client.post("/api/v1/prompt-data", body, format="json")  # warm
+        sent.clear()
+        assert client.post("/api/v1/prompt-data", body, format="json").status_code == 200
+        return len(sent)
+
+    limits(settings)  # no limits: nothing counted
+    unlimited = round_trips({"template_id": "lesson"})
+    limits(settings, runtime="1000/min")
+    limited = round_trips({"template_id": "lesson", "user_id": "u2"})
+    assert limited == unlimited == 1
