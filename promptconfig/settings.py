@@ -240,15 +240,16 @@ PROMPT_CACHE_TTL = env_int("PROMPT_CACHE_TTL", 3600)
 PROMPT_DATA_TTL = env_int("PROMPT_DATA_TTL", 300)
 GENERATION_RETENTION_DAYS = env_int("GENERATION_RETENTION_DAYS", 30)
 # Per-API-key rate limits, "<count>/<second|minute|hour|day>" (empty or 0: none), by class of call
-# (promptconfig/common/ratelimit.py). A request that takes longer than RATE_LIMIT_SLOW_MS also counts as an
-# expensive call, so a key that keeps the workers busy with slow renders is slowed down like one that
-# sends batches. Over a limit: 429 rate_limited with Retry-After.
+# (promptconfig/common/ratelimit.py). A call that takes longer than RATE_LIMIT_SLOW_MS puts its key in a
+# penalty box for RATE_LIMIT_SLOW_PENALTY times as long (every call of that key refused meanwhile), so that
+# one key's slow renders cannot keep the workers from the others. Over a limit: 429 rate_limited, Retry-After.
 RATE_LIMITS = {
     "runtime": env_str("RATE_LIMIT_RUNTIME", "12000/min"),
     "write": env_str("RATE_LIMIT_WRITE", "600/min"),
     "expensive": env_str("RATE_LIMIT_EXPENSIVE", "60/min"),
 }
-RATE_LIMIT_SLOW_MS = env_int("RATE_LIMIT_SLOW_MS", 100)
+RATE_LIMIT_SLOW_MS = env_int("RATE_LIMIT_SLOW_MS", 200)
+RATE_LIMIT_SLOW_PENALTY = env_int("RATE_LIMIT_SLOW_PENALTY", 10)
 # Most metrics one feedback may carry (each becomes an A/B metric event when the prompt is in a test).
 FEEDBACK_MAX_METRICS = env_int("FEEDBACK_MAX_METRICS", 20)
 # Generation records go through a Redis queue, flushed to the database by Celery beat every 5 s, instead

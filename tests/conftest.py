@@ -62,6 +62,12 @@ def _public_metrics(settings):
 
 
 @pytest.fixture(autouse=True)
+def _no_slow_call_penalty(settings):
+    """A loaded test machine makes ordinary calls slow: tests/security/test_rate_limits.py covers the penalty."""
+    settings.RATE_LIMIT_SLOW_PENALTY = 0
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     cache.clear()
     yield

@@ -19,6 +19,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -88,52 +89,59 @@ def _epoch_key(scope: str) -> str:
     return f"epoch:{scope}"
 
 
-def request_epochs(*scopes: str, count: tuple[str, int] | None = None, by: int = 1) -> int | None:
+@dataclass(frozen=True)
+class Tally:
+    """A counter to increment (created to expire after `seconds`) and a key to read with it, in the round trip
+    that reads a request's epochs (the rate limits: the key's window and its penalty, if any)."""
+
+    counter: str
+    seconds: int
+    peek: str
+
+
+def request_epochs(*scopes: str, tally: Tally | None = None) -> tuple[int | None, Any]:
     """Read, in one round trip, the epochs of these scopes (see scope_of) for the current request.
 
-    With `count` (a counter's cache key, its lifetime in seconds), also add `by` to that counter in the same
-    round trip and return its new value (None when it could not be counted: the cache is down)."""
+    With a `tally`, also increment its counter and read its `peek` key in the same round trip; return the
+    counter's new value (None when it could not be counted: the cache is down) and the peeked value."""
     epochs = _epochs.get()
     pending = [scope for scope in dict.fromkeys(scopes) if epochs is not None and scope not in epochs]
-    if not pending and count is None:
-        return None
-    found, counted = _read_and_count([_epoch_key(scope) for scope in pending], count, by)
+    if not pending and tally is None:
+        return None, None
+    keys = [_epoch_key(scope) for scope in pending] + ([tally.peek] if tally else [])
+    found, counted = _read_and_count(keys, tally)
     for scope in pending:
         epoch = found.get(_epoch_key(scope))
         if epoch is None:  # never set or lost (evicted, Redis restarted): start one; None if Redis is down
             token = uuid.uuid4().hex
             epoch = token if cache.add(_epoch_key(scope), token, None) else None
         epochs[scope] = epoch
-    return counted
+    return counted, found.get(tally.peek) if tally else None
 
 
-def _read_and_count(keys: list[str], count: tuple[str, int] | None, by: int) -> tuple[dict[str, Any], int | None]:
-    """get_many(keys) and, with `count`, an increment of that counter (created with its lifetime): on Redis one
-    pipelined round trip; on the local-memory cache (the embedded default) the same, in process."""
-    if count is None:
+def _read_and_count(keys: list[str], tally: Tally | None) -> tuple[dict[str, Any], int | None]:
+    """get_many(keys) and, with a tally, an increment of its counter: on Redis one pipelined round trip; on the
+    local-memory cache (the embedded default) the same, in process."""
+    if tally is None:
         return cache.get_many(keys), None  # {} when Redis is down
-    counter, seconds = count
     client = getattr(cache, "client", None)
     if not hasattr(client, "get_client"):  # not django-redis
-        cache.add(counter, 0, seconds)
+        cache.add(tally.counter, 0, tally.seconds)
         try:
-            return cache.get_many(keys), cache.incr(counter, by)
+            return cache.get_many(keys), cache.incr(tally.counter)
         except ValueError:  # expired in between
             return cache.get_many(keys), None
     try:
         pipe = client.get_client(write=True).pipeline(transaction=False)
-        if keys:
-            pipe.mget([cache.make_key(key) for key in keys])
-        counter_key = cache.make_key(counter)
-        pipe.incrby(counter_key, by)
-        pipe.expire(counter_key, seconds, nx=True)
-        results = pipe.execute()
+        pipe.mget([cache.make_key(key) for key in keys])
+        counter = cache.make_key(tally.counter)
+        pipe.incr(counter)
+        pipe.expire(counter, tally.seconds, nx=True)
+        values, count, _ = pipe.execute()
     except Exception as exc:  # the cache is down: no epochs, nothing counted (the request is not limited)
         logger.warning("cache unavailable for epochs and rate counting: %s", exc)
         return {}, None
-    values = results[0] if keys else []
-    found = {key: client.decode(value) for key, value in zip(keys, values, strict=True) if value is not None}
-    return found, int(results[-2])
+    return {key: client.decode(value) for key, value in zip(keys, values, strict=True) if value is not None}, count
 
 
 def local_peek(key: str) -> Any:

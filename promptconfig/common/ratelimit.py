@@ -1,14 +1,20 @@
-"""Per-API-key rate limits: a fixed window per (key, class of call), counted in the shared cache.
+"""Per-API-key rate limits: a fixed window per (key, class of call), counted in the shared cache, and a
+penalty for keys whose calls are slow.
 
 Three classes, each a setting of the form "<count>/<second|minute|hour|day>" (empty or 0: no limit):
 `runtime` (reads and the runtime calls), `write` (creates, updates, deletes) and `expensive` (batches,
 ensure-version, cache control, A/B analysis). A view names its class in `throttle_scope`; otherwise safe
 methods are `runtime` and the others `write`.
 
-The count costs no extra network round trip on the hot path: the API-key lookup reads the cache epochs and
-increments the key's counter in the same pipeline (`promptconfig.common.cache.request_epochs`). Only a
-request whose key is not yet in the process's cache counts separately. With the cache down nothing is
-limited (the service keeps answering).
+A call that takes longer than RATE_LIMIT_SLOW_MS puts its key in a penalty box for RATE_LIMIT_SLOW_PENALTY
+times as long: meanwhile every call of that key is refused. A key flooding the service with renders that run
+to their budget so gets about 1 / (1 + penalty) of one worker, and the other keys' calls wait for at most
+one such render.
+
+The count costs no extra network round trip on the hot path: the API-key lookup reads the cache epochs,
+increments the key's counter and reads its penalty in the same pipeline
+(`promptconfig.common.cache.request_epochs`). Only a request whose key is not yet in the process's cache
+counts separately. With the cache down nothing is limited (the service keeps answering).
 """
 
 import math
@@ -16,7 +22,10 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import cache
 from rest_framework.permissions import SAFE_METHODS
+
+from promptconfig.common.cache import Tally, request_epochs
 
 PERIODS = {
     "s": 1,
@@ -82,23 +91,30 @@ def window_for(api_key_id: int, scope: str) -> Window | None:
 
 @dataclass(frozen=True)
 class Counted:
-    """A call already counted in a window (by the API-key lookup's round trip)."""
+    """A call already counted in a window (by the API-key lookup's round trip), with the key's penalty."""
 
     cache_key: str
-    count: int
+    count: int | None
+    penalty_until: float | None
 
 
-def count_call(window: Window, weight: int = 1) -> int | None:
-    """Add `weight` to the window's counter; its new value, or None when the cache is down."""
-    from promptconfig.common.cache import request_epochs
-
-    return request_epochs(count=(window.cache_key, window.rate.seconds), by=weight)
+def penalty_key(api_key_id: int) -> str:
+    return f"ratelimit:{api_key_id}:penalty"
 
 
-def slow_call_weight(scope: str) -> int:
-    """What one slow call adds to its class's window beyond itself: enough that RATE_LIMIT_EXPENSIVE slow calls
-    use the whole window, as many expensive ones would."""
-    rate, expensive = rate_for(scope), rate_for("expensive")
-    if rate is None or expensive is None or scope == "expensive":
-        return 0
-    return max(0, rate.count // expensive.count - 1)
+def tally(api_key_id: int, window: Window) -> Tally:
+    return Tally(counter=window.cache_key, seconds=window.rate.seconds, peek=penalty_key(api_key_id))
+
+
+def count_call(api_key_id: int, window: Window) -> Counted:
+    """Count a call in its window (one round trip) and read the key's penalty with it."""
+    count, penalty = request_epochs(tally=tally(api_key_id, window))
+    return Counted(window.cache_key, count, penalty)
+
+
+def penalize(api_key_id: int, elapsed: float) -> None:
+    """After a slow call: the key's calls are refused for RATE_LIMIT_SLOW_PENALTY times as long as it took
+    (at most a minute), so one key cannot keep the workers busy with slow renders."""
+    seconds = min(60.0, elapsed * settings.RATE_LIMIT_SLOW_PENALTY)
+    if seconds > 0:
+        cache.set(penalty_key(api_key_id), time.time() + seconds, math.ceil(seconds))

@@ -1,7 +1,7 @@
 from django.db.models import QuerySet
 
 from promptconfig.common.cache import local_peek, read_through, request_epochs, scope_of
-from promptconfig.common.ratelimit import Counted, window_for
+from promptconfig.common.ratelimit import Counted, tally, window_for
 from promptconfig.workspaces.models import ApiKey, Workspace
 from promptconfig.workspaces.services import API_KEY_CACHE_TIMEOUT, api_key_cache_key, hash_api_key
 
@@ -19,10 +19,10 @@ def api_key_for_plaintext(plaintext: str, *, rate_scope: str | None = None) -> t
     # against the key's rate limit, in one round trip (when this process knows the key already).
     known = local_peek(cache_key)
     window = window_for(known.pk, rate_scope) if known is not None and rate_scope else None
-    count = request_epochs(
+    count, penalty = request_epochs(
         scope_of(cache_key),
         *([str(known.workspace_id)] if known else []),
-        count=(window.cache_key, window.rate.seconds) if window else None,
+        tally=tally(known.pk, window) if window else None,
     )
     api_key = read_through(
         cache_key,
@@ -31,9 +31,8 @@ def api_key_for_plaintext(plaintext: str, *, rate_scope: str | None = None) -> t
     )
     if api_key is None or not api_key.is_active:
         return None, None
-    return api_key, Counted(
-        window.cache_key, count
-    ) if window and count is not None and known.pk == api_key.pk else None
+    counted = Counted(window.cache_key, count, penalty) if window and known.pk == api_key.pk else None
+    return api_key, counted
 
 
 def api_key_list(*, workspace: Workspace) -> QuerySet[ApiKey]:

@@ -2,6 +2,8 @@
 calls weighing like expensive ones, other keys unaffected, no extra Redis round trip on the hot path, and the
 embedded default (local-memory cache) limiting too."""
 
+import time
+
 import pytest
 import redis.connection
 
@@ -54,12 +56,24 @@ def test_writes_and_expensive_calls_have_their_own_windows(settings, make_client
     assert generate(writer).status_code == 200  # a single generate is a runtime call
 
 
-def test_a_slow_call_weighs_like_an_expensive_one(settings, make_client, workspace, lesson):
-    limits(settings, runtime="10/min", expensive="2/min")
-    settings.RATE_LIMIT_SLOW_MS = 0  # every call counts as slow: 1 + (10 // 2 - 1) = 5 units
+def test_a_slow_call_puts_its_key_in_the_penalty_box(settings, make_client, workspace, lesson):
+    limits(settings, runtime="1000/min")
+    settings.RATE_LIMIT_SLOW_MS, settings.RATE_LIMIT_SLOW_PENALTY = 0, 1000  # every call is "slow"
+    client, other = make_client(workspace, "read"), make_client(workspace, "read")
+    assert generate(client).status_code == 200
+    refused = generate(client)
+    assert answer(refused) == (429, "rate_limited") and int(refused["Retry-After"]) >= 1
+    assert client.get("/api/v1/templates").status_code == 429  # every call of the key, while it lasts
+    assert generate(other).status_code == 200  # the others are not penalised
+
+
+def test_the_penalty_is_as_long_as_the_slow_call_times_the_factor(settings, make_client, workspace, lesson):
+    limits(settings, runtime="1000/min")
+    settings.RATE_LIMIT_SLOW_MS, settings.RATE_LIMIT_SLOW_PENALTY = 0, 1
     client = make_client(workspace, "read")
-    assert [generate(client).status_code for _ in range(2)] == [200, 200]
-    assert answer(generate(client)) == (429, "rate_limited")
+    assert generate(client).status_code == 200
+    time.sleep(0.5)  # longer than the call took
+    assert generate(client).status_code == 200
 
 
 def test_the_embedded_default_limits_too(settings, make_client, workspace, lesson):

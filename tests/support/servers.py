@@ -57,6 +57,7 @@ def gunicorn_process(
         "SECRET_KEY": "test-secret-key",
         "DEBUG": "0",
         "METRICS_TOKEN": METRICS_TOKEN,
+        "RATE_LIMIT_SLOW_PENALTY": "0",  # a loaded test machine makes ordinary calls slow
         **env,
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": str(workers),
