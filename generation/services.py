@@ -85,6 +85,7 @@ class Generated:
     record: Generation
     deprecated: bool
     variables_applied: dict[str, Any]
+    profile_found: bool
 
 
 def generate(
@@ -107,9 +108,8 @@ def generate(
     template = template_for_caller(workspace=workspace, template_id=template_id, node_name=node_name, language=language)
     template, chosen, routed = serve(template, user_id=user_id, version=version, label=label)
     resolved = resolve(template, chosen)
-    variables = collect_variables(
-        profile=profile_variables(workspace_id=workspace.pk, user_id=user_id), context=context, custom=custom_variables
-    )
+    profile = profile_variables(workspace_id=workspace.pk, user_id=user_id)
+    variables = collect_variables(profile=profile, context=context, custom=custom_variables)
     applied = {name: variables[name] for name in sorted(resolved.used) if name in variables}
     cache_key = prompt_cache_key(workspace.pk, resolved.version, applied, resolved.includes)
     now = timezone.now()
@@ -151,7 +151,12 @@ def generate(
         expires_at=expires_at,
         created_at=now,
     )
-    return Generated(record=record, deprecated=template.status == Status.DEPRECATED, variables_applied=applied)
+    return Generated(
+        record=record,
+        deprecated=template.status == Status.DEPRECATED,
+        variables_applied=applied,
+        profile_found=getattr(profile, "found", True),
+    )
 
 
 @dataclass
@@ -163,6 +168,7 @@ class PromptData:
     required_dynamic: list[str]
     optional_dynamic: list[str]
     etag: str
+    profile_found: bool
     ab_test: dict | None = None
 
 
@@ -186,7 +192,8 @@ def prompt_data(
     template = template_for_caller(workspace=workspace, template_id=template_id, node_name=node_name, language=language)
     template, chosen, routed = serve(template, user_id=user_id, version=version, label=label)
     resolved = resolve(template, chosen)
-    placeholders = base_variables(profile_variables(workspace_id=workspace.pk, user_id=user_id))
+    profile = profile_variables(workspace_id=workspace.pk, user_id=user_id)
+    placeholders = base_variables(profile)
     required = ENGINE.required_variables(
         resolved.version.body,
         placeholders,
@@ -196,7 +203,15 @@ def prompt_data(
     )
     ab_test = {"test_id": routed.test_id, "variant": routed.variant} if routed else None
     material = json.dumps(
-        [resolved.version.pk, sorted(resolved.includes.items()), placeholders, ab_test], sort_keys=True, default=str
+        [
+            resolved.version.pk,
+            sorted(resolved.includes.items()),
+            placeholders,
+            ab_test,
+            getattr(profile, "found", True),
+        ],
+        sort_keys=True,
+        default=str,
     )
     return PromptData(
         template=template,
@@ -206,6 +221,7 @@ def prompt_data(
         required_dynamic=required,
         optional_dynamic=sorted(resolved.used - set(placeholders) - set(required)),
         etag='"' + hashlib.sha256(material.encode()).hexdigest()[:32] + '"',
+        profile_found=getattr(profile, "found", True),
         ab_test=ab_test,
     )
 

@@ -61,6 +61,7 @@ GENERATED = inline_serializer(
         "cache_key": serializers.CharField(),
         "cache_hit": serializers.BooleanField(),
         "expires_at": serializers.DateTimeField(),
+        "profile_found": serializers.BooleanField(help_text="false: no profile for user_id, its defaults applied"),
         "deprecated": serializers.BooleanField(required=False),
     },
 )
@@ -83,6 +84,7 @@ PROMPT_DATA = inline_serializer(
         "includes": serializers.DictField(child=serializers.CharField()),
         "cache_ttl": serializers.IntegerField(),
         "ab_test": serializers.DictField(allow_null=True),
+        "profile_found": serializers.BooleanField(help_text="false: no profile for user_id, its defaults applied"),
     },
 )
 PROMPT_DATA_BATCH = inline_serializer(
@@ -138,6 +140,7 @@ def generate_body(generated: services.Generated) -> dict:
         "cache_key": record.cache_key,
         "cache_hit": record.cache_hit,
         "expires_at": record.expires_at,
+        "profile_found": generated.profile_found,
     }
     if generated.deprecated:
         body["deprecated"] = True
@@ -211,6 +214,7 @@ def prompt_data_body(data: services.PromptData) -> dict:
         "includes": data.includes,
         "cache_ttl": settings.PROMPT_DATA_TTL,
         "ab_test": data.ab_test,
+        "profile_found": data.profile_found,
     }
 
 

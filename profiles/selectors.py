@@ -38,26 +38,37 @@ def variables_cache_key(workspace_id: int, user_id: str) -> str:
     return f"profiles:{workspace_id}:{hashlib.sha1(user_id.encode('utf-8')).hexdigest()}"
 
 
-def default_variables() -> dict[str, Any]:
+class ProfileVariables(dict):
+    """A profile's prompt variables (a plain dict to its users); `found` is False when there was no profile
+    and these are the defaults."""
+
+    found = True
+
+
+def default_variables() -> ProfileVariables:
     """What a user without a profile contributes: the model's defaults, no attributes."""
     # Plain values, not TextChoices members: the variables are JSON data for the engine and the cache key.
     defaults = {name: UserProfile._meta.get_field(name).get_default() for name in PROFILE_FIELDS}
-    return {name: str(value) if isinstance(value, str) else value for name, value in defaults.items()}
+    variables = ProfileVariables(
+        {name: str(value) if isinstance(value, str) else value for name, value in defaults.items()}
+    )
+    variables.found = False
+    return variables
 
 
-def _variables_of(row: dict[str, Any]) -> dict[str, Any]:
+def _variables_of(row: dict[str, Any]) -> ProfileVariables:
     """Every key of `attributes`, then the named fields over them: a named field wins a clash of names."""
-    return {**(row["attributes"] or {}), **{name: row[name] for name in PROFILE_FIELDS}}
+    return ProfileVariables({**(row["attributes"] or {}), **{name: row[name] for name in PROFILE_FIELDS}})
 
 
-def profile_variables(*, workspace_id: int, user_id: str) -> dict[str, Any]:
+def profile_variables(*, workspace_id: int, user_id: str) -> ProfileVariables:
     """The variables a user's profile contributes to a prompt, the lowest-precedence layer.
 
     Returns `learning_style, difficulty_level, language_preference, content_length_preference,
     example_preference, format_preference, preferred_subjects` plus every key of the profile's
     `attributes`. Where an attribute has the name of one of those fields, the named field wins:
     attributes add placeholders, they never override the profile's own fields. An unknown (or empty)
-    `user_id` gets the model's defaults and no attributes.
+    `user_id` gets the model's defaults and no attributes (`found` is False then).
 
     Served from the cache (`profiles:{workspace_id}:{sha1(user_id)}`): one cache round trip when warm,
     one database query when cold; unknown users are cached too. Every profile write drops the entry
@@ -66,7 +77,7 @@ def profile_variables(*, workspace_id: int, user_id: str) -> dict[str, Any]:
     if not user_id:
         return default_variables()
 
-    def load() -> dict[str, Any]:
+    def load() -> ProfileVariables:
         row = (
             UserProfile.objects.filter(workspace_id=workspace_id, user_id=user_id)
             .values(*PROFILE_FIELDS, "attributes")

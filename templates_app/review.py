@@ -39,14 +39,15 @@ def similarity(a: str, b: str) -> float:
 
 
 def unified_diff(older: TemplateVersion, newer: TemplateVersion) -> str:
-    return "".join(
-        difflib.unified_diff(
-            older.body.splitlines(keepends=True),
-            newer.body.splitlines(keepends=True),
-            fromfile=f"v{older.number}",
-            tofile=f"v{newer.number}",
-        )
+    """A unified diff with every line on its own line, whether or not the bodies end with a newline."""
+    lines = difflib.unified_diff(
+        older.body.splitlines(),
+        newer.body.splitlines(),
+        fromfile=f"v{older.number}",
+        tofile=f"v{newer.number}",
+        lineterm="",
     )
+    return "".join(f"{line}\n" for line in lines)
 
 
 def version_compare(older: TemplateVersion, newer: TemplateVersion) -> dict[str, Any]:

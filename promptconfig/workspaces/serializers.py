@@ -5,6 +5,9 @@ from promptconfig.workspaces.models import ApiKey
 
 class ApiKeySerializer(serializers.ModelSerializer):
     is_active = serializers.BooleanField(read_only=True)
+    scope = serializers.ChoiceField(
+        choices=ApiKey.Scope.choices, default=ApiKey.Scope.READ, help_text="default `read`, the least privilege"
+    )
 
     class Meta:
         model = ApiKey

@@ -64,7 +64,9 @@ def test_generate_returns_the_contract_fields(client, lesson, alice):
         "cache_key",
         "cache_hit",
         "expires_at",
+        "profile_found",
     }
+    assert body["profile_found"] is True
 
 
 def test_precedence_is_profile_then_context_then_custom(client, lesson, alice, workspace):

@@ -122,3 +122,12 @@ def test_template_representation_at_a_version_or_label(client, lesson):
     assert answer(client.get("/api/v1/templates/lesson?label=nope")) == (404, "not_found")
     assert answer(client.get("/api/v1/templates/lesson?version=x")) == (400, "validation_error")
     assert answer(client.get("/api/v1/templates/lesson?version=2&label=staging")) == (400, "validation_error")
+
+
+def test_responses_say_whether_the_user_has_a_profile(client, lesson, workspace):
+    profile_create(workspace=workspace, user_id="ann")
+    for user_id, found in (("ann", True), ("nobody", False), ("", False)):
+        assert prompt_data(client, user_id=user_id).json()["profile_found"] is found, user_id
+        body = {"template_id": "lesson", "user_id": user_id, "context": {"topic": "x"}}
+        assert client.post("/api/v1/prompts/generate", body, format="json").json()["profile_found"] is found
+    assert prompt_data(client, user_id="nobody")["ETag"] != prompt_data(client, user_id="ann")["ETag"]

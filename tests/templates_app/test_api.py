@@ -244,6 +244,14 @@ def test_publish_and_rollback_move_production(writer):
     assert code_of(writer.post(f"{T}/visual/versions/7/publish")) == "not_found"
 
 
+def test_diff_lines_stay_apart_without_a_trailing_newline(writer):
+    create(writer, template="line one\nline two\nline three")
+    writer.patch(f"{T}/visual", {"template": "line one\nline 2"}, format="json")
+    diff = writer.get(f"{T}/visual/versions/compare?from=1&to=2").json()["content_diff"]
+    assert diff.splitlines()[3:] == [" line one", "-line two", "-line three", "+line 2"]
+    assert writer.get(f"{T}/visual/drift?baseline=1").json()["content"]["content_diff"] == diff
+
+
 def test_compare_two_versions(writer):
     create(writer, metadata={"goal": "engagement"}, model_config={"provider": "openai", "model": "gpt-4o"})
     writer.patch(

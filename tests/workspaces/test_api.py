@@ -98,3 +98,9 @@ def test_changing_a_keys_scope_takes_effect_at_once(make_client):
     assert client.get(KEYS).status_code == 200
     api_key_update(api_key=client.api_key, name="demoted", scope="read")
     assert client.get(KEYS).status_code == 403
+
+
+def test_a_key_created_without_a_scope_is_a_read_key(api_client):
+    response = api_client.post("/api/v1/api-keys", {"name": "x"}, format="json")
+    assert response.status_code == 201 and response.json()["scope"] == "read"
+    assert api_client.post("/api/v1/api-keys", {"name": "y", "scope": "root"}, format="json").status_code == 400
