@@ -11,7 +11,7 @@ STAMP = $(VENV)/.installed
 $(STAMP): requirements.txt client/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -r requirements.txt -e ./client
+	$(BIN)/pip install -q -r requirements.txt
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -122,3 +122,10 @@ def test_the_alert_rules_of_the_probes():
     storm = rules["ProbeStorm"]
     assert "rate(prompter_probe_attempts_total[1m])" in storm["expr"] and "* 60" in storm["expr"]
     assert re.search(r">\s*100\s*$", storm["expr"].strip()) and storm["for"] == "2m"
+
+
+def test_every_way_of_installing_uses_requirements_txt_which_installs_the_client():
+    requirements = (DOCKER.parent / "requirements.txt").read_text().splitlines()
+    assert "-e ./client" in requirements  # the server imports promptconfig_client's engine
+    assert "RUN pip install -r requirements.txt" in (DOCKER / "Dockerfile").read_text().splitlines()
+    assert "pip install -q -r requirements.txt\n" in (DOCKER.parent / "Makefile").read_text()

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import ValidationError
 
-from promptconfig.workspaces.models import SLUG_VALIDATOR, ApiKey
+from promptconfig.workspaces.models import SLUG_VALIDATOR, ApiKey, Workspace
 from promptconfig.workspaces.services import api_key_create, workspace_get_or_create
 
 
@@ -18,7 +18,10 @@ class Command(BaseCommand):
             SLUG_VALIDATOR(workspace)
         except ValidationError:
             raise CommandError(f"invalid workspace slug {workspace!r}") from None
+        created = not Workspace.objects.filter(slug=workspace).exists()
         target = workspace_get_or_create(slug=workspace)
+        if created:
+            self.stderr.write(f"Created workspace {target.slug} (it did not exist)")
         api_key, plaintext = api_key_create(workspace=target, name=name or f"{scope} key", scope=scope)
         self.stderr.write(f"Created {scope} key {api_key.prefix}… for workspace {target.slug}")
         self.stdout.write(plaintext)
