@@ -3,7 +3,7 @@ import math
 from rest_framework import serializers
 
 from abtests.models import ABTest
-from promptconfig.common.serializers import RequestSerializer
+from promptconfig.common.serializers import RequestSerializer, StrictBody
 from promptconfig.workspaces.models import SLUG_VALIDATOR
 from templates_app.serializers import LANGUAGE_FIELD
 
@@ -44,7 +44,7 @@ class ABTestSerializer(serializers.ModelSerializer):
         ]
 
 
-class ABTestCreateSerializer(serializers.Serializer):
+class ABTestCreateSerializer(StrictBody, serializers.Serializer):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     template_a = serializers.CharField(max_length=100, validators=[SLUG_VALIDATOR])
@@ -70,7 +70,7 @@ class ABTestCreateSerializer(serializers.Serializer):
         return value
 
 
-class ABTestStatusSerializer(serializers.Serializer):
+class ABTestStatusSerializer(StrictBody, serializers.Serializer):
     status = serializers.ChoiceField(choices=ABTest.Status.choices)
 
 

@@ -8,7 +8,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from generation.models import Generation
-from promptconfig.common.serializers import RequestSerializer
+from promptconfig.common.serializers import RequestSerializer, StrictBody
 from promptconfig.workspaces.models import SLUG_VALIDATOR
 from templates_app.serializers import LANGUAGE_FIELD, ObjectField
 
@@ -56,7 +56,7 @@ class BatchRequestSerializer(RequestSerializer):
 METRIC_NAME = r"^[a-z][a-z0-9_]{0,63}$"
 
 
-class FeedbackSerializer(serializers.Serializer):
+class FeedbackSerializer(StrictBody, serializers.Serializer):
     rating = serializers.IntegerField(required=False, min_value=1, max_value=5)
     effectiveness_score = serializers.FloatField(required=False, min_value=0, max_value=1)
     metrics = serializers.DictField(
@@ -125,11 +125,11 @@ class GenerationSerializer(serializers.ModelSerializer):
         }
 
 
-class CacheInvalidateSerializer(serializers.Serializer):
+class CacheInvalidateSerializer(StrictBody, serializers.Serializer):
     pattern = serializers.CharField(max_length=200)
 
 
-class CacheWarmupSerializer(serializers.Serializer):
+class CacheWarmupSerializer(StrictBody, serializers.Serializer):
     templates = serializers.ListField(
         child=serializers.CharField(max_length=100, validators=[SLUG_VALIDATOR]), required=False, max_length=1000
     )

@@ -105,16 +105,18 @@ class RuntimeView(WorkspaceScopedMixin, APIView):
     def each_item(self, request, serializer_class, work: Callable) -> list[tuple[Any, dict | None]]:
         """A batch body's items, each validated and given to `work` (with the request's deadline): (its result,
         None), or (None, the error body) for an item that failed with a known error. One bad item never fails
-        the others. The whole request has one render budget: items reached after it answer template_error."""
-        deadline = time.monotonic() + settings.RENDER_TIME_BUDGET_MS / 1000
+        the others. The whole request has one time budget (BATCH_TIME_BUDGET_MS), and each render its own within
+        it: items reached after it answer template_error."""
+        deadline = time.monotonic() + settings.BATCH_TIME_BUDGET_MS / 1000
         outcomes = []
         for item in self.validated(BatchRequestSerializer, request.data)["requests"]:
             try:
                 if time.monotonic() > deadline:
                     raise TemplateError(
-                        f"The batch used up its time budget of {settings.RENDER_TIME_BUDGET_MS} ms before this item."
+                        f"The batch used up its time budget of {settings.BATCH_TIME_BUDGET_MS} ms before this item."
                     )
-                outcomes.append((work(**self.validated(serializer_class, item), deadline=deadline), None))
+                item_deadline = min(deadline, time.monotonic() + settings.RENDER_TIME_BUDGET_MS / 1000)
+                outcomes.append((work(**self.validated(serializer_class, item), deadline=item_deadline), None))
             except Exception as exc:  # unknown failures still raise (a 500, logged)
                 known = known_error(exc)
                 if known is None:

@@ -10,6 +10,7 @@ from profiles.models import (
     UserProfile,
     validate_attributes,
 )
+from promptconfig.common.serializers import StrictBody
 
 # Any printable id a client uses, but no '/': the id is a path segment of /profiles/{user_id}.
 USER_ID_PATTERN = r"^(?!\.{1,2}$)[^/\x00-\x1f\x7f]+$"
@@ -84,12 +85,14 @@ class SubjectsField(serializers.ListField):
             ) from None
 
 
-class ProfileWriteSerializer(serializers.Serializer):
+class ProfileWriteSerializer(StrictBody, serializers.Serializer):
     """What a create (POST) or update (PUT/PATCH) may send. The session statistics are read-only.
 
     On an update, `user_id` comes from the URL (pass it as context["user_id"]): the body may repeat it
     but not change it.
     """
+
+    also_accepted = frozenset(ProfileSerializer.Meta.fields)  # a representation sent back: read-only fields ignored
 
     user_id = serializers.RegexField(
         USER_ID_PATTERN,
@@ -124,7 +127,7 @@ class ProfileWriteSerializer(serializers.Serializer):
         return attrs
 
 
-class SessionSerializer(serializers.Serializer):
+class SessionSerializer(StrictBody, serializers.Serializer):
     duration_seconds = serializers.FloatField(min_value=0, max_value=366 * 24 * 3600)
 
     def validate_duration_seconds(self, value: float) -> float:

@@ -234,6 +234,8 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 RENDER_TIME_BUDGET_MS = env_int("RENDER_TIME_BUDGET_MS", 250)
 RENDER_MAX_OUTPUT_BYTES = env_int("RENDER_MAX_OUTPUT_BYTES", 256 * 1024)
 TEMPLATE_MAX_SOURCE_BYTES = env_int("TEMPLATE_MAX_SOURCE_BYTES", 64 * 1024)
+# The whole of one batch request (generate/batch, prompt-data/batch); items reached after it answer template_error.
+BATCH_TIME_BUDGET_MS = env_int("BATCH_TIME_BUDGET_MS", 2000)
 # Runtime: how long a rendered prompt is reused, how long clients may keep prompt-data, how long
 # generation records are kept (purged hourly by Celery beat).
 PROMPT_CACHE_TTL = env_int("PROMPT_CACHE_TTL", 3600)

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from promptconfig.common.serializers import StrictBody
 from promptconfig.workspaces.models import SLUG_VALIDATOR
 from templates_app.models import PromptTemplate, TemplateEvent, TemplateRelationship, TemplateVersion
 
@@ -92,8 +93,11 @@ class TemplateSerializer(serializers.ModelSerializer):
         return sorted(tag.name for tag in template.tags.all())
 
 
-class TemplateWriteSerializer(serializers.Serializer):
-    """What a create (POST) or update (PUT/PATCH) may send."""
+class TemplateWriteSerializer(StrictBody, serializers.Serializer):
+    """What a create (POST) or update (PUT/PATCH) may send: also the representation as a GET gave it, whose
+    read-only fields are ignored (and `key`, `language`, `status` accepted on an update while unchanged)."""
+
+    also_accepted = frozenset(TemplateSerializer.Meta.fields)
 
     key = serializers.CharField(max_length=100, required=False, validators=[SLUG_VALIDATOR])
     name = serializers.CharField(max_length=200)
@@ -118,7 +122,7 @@ class TemplateWriteSerializer(serializers.Serializer):
     def validate(self, attrs):
         if self.instance is not None:
             for field in ("key", "language", "status"):
-                if field in attrs:
+                if field in attrs and attrs.pop(field) != getattr(self.instance, field):
                     hint = " (use PUT /lifecycle)" if field == "status" else ""
                     raise serializers.ValidationError({field: [f"Cannot be changed by an update{hint}."]})
         else:
@@ -181,16 +185,16 @@ class CompareQuerySerializer(serializers.Serializer):
     to = serializers.IntegerField(min_value=1)
 
 
-class LabelSerializer(serializers.Serializer):
+class LabelSerializer(StrictBody, serializers.Serializer):
     version = serializers.IntegerField(min_value=1)
 
 
-class LifecycleSerializer(serializers.Serializer):
+class LifecycleSerializer(StrictBody, serializers.Serializer):
     status = serializers.ChoiceField(choices=PromptTemplate.Status.choices)
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
 
 
-class ForkSerializer(serializers.Serializer):
+class ForkSerializer(StrictBody, serializers.Serializer):
     new_key = serializers.CharField(max_length=100, validators=[SLUG_VALIDATOR])
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     status = serializers.ChoiceField(
@@ -200,7 +204,7 @@ class ForkSerializer(serializers.Serializer):
     )
 
 
-class RelationshipCreateSerializer(serializers.Serializer):
+class RelationshipCreateSerializer(StrictBody, serializers.Serializer):
     target = serializers.CharField(max_length=100, validators=[SLUG_VALIDATOR])
     kind = serializers.ChoiceField(
         choices=[
@@ -222,7 +226,7 @@ SEARCH_FILTERS = ("category", "language", "status", "tags", "is_active", "node_n
 LIST_FILTERS = ("tags", "ordering")  # a list of strings, or a comma string
 
 
-class SearchSerializer(serializers.Serializer):
+class SearchSerializer(StrictBody, serializers.Serializer):
     query = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
     filters = ObjectField(
         required=False,

@@ -1,12 +1,13 @@
 from rest_framework import serializers
 
+from promptconfig.common.serializers import StrictBody
 from versions.models import ProviderVersion
 
 PROVIDER = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"
 MODEL_ID = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$"  # no '/': some providers put it in a URL path
 
 
-class EnsureVersionSerializer(serializers.Serializer):
+class EnsureVersionSerializer(StrictBody, serializers.Serializer):
     provider = serializers.RegexField(PROVIDER)
     model_id = serializers.RegexField(MODEL_ID, required=False)
 

@@ -5,11 +5,29 @@ from rest_framework import fields, serializers
 from rest_framework.exceptions import ValidationError
 
 _SLOW = object()
+MAX_UNKNOWN_NAMED = 20
+
+
+class StrictBody:
+    """A request body serializer that refuses unknown fields (400 naming each): a typo such as `contxt` must not
+    pass silently and surface later as a missing variable. `also_accepted` names fields a client may send back
+    unchanged from the resource's representation (read-only there): they are ignored."""
+
+    also_accepted: frozenset[str] = frozenset()
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(str(name) for name in data if name not in self.fields and name not in self.also_accepted)
+            if unknown:
+                raise ValidationError({name: ["Unknown field."] for name in unknown[:MAX_UNKNOWN_NAMED]})
+        return super().to_internal_value(data)
+
+
 # Fields whose run_validation is exactly "empty checks, to_internal_value, run_validators".
 _PLAIN_RUNS = (fields.Field.run_validation, fields.CharField.run_validation)
 
 
-class RequestSerializer(serializers.Serializer):
+class RequestSerializer(StrictBody, serializers.Serializer):
     """A flat request-body serializer for the hot runtime paths, with a fast path for valid input.
 
     DRF deep-copies and binds every declared field for every serializer instance and validates each
@@ -38,7 +56,7 @@ class RequestSerializer(serializers.Serializer):
         return None if value is _SLOW else value
 
     def _fast(self, data):
-        if type(data) is not dict or self.validators:
+        if type(data) is not dict or self.validators or not data.keys() <= self._declared_fields.keys():
             return _SLOW
         result = {}
         try:

@@ -1,9 +1,10 @@
 from rest_framework import serializers
 
+from promptconfig.common.serializers import StrictBody
 from promptconfig.workspaces.models import ApiKey
 
 
-class ApiKeySerializer(serializers.ModelSerializer):
+class ApiKeySerializer(StrictBody, serializers.ModelSerializer):
     is_active = serializers.BooleanField(read_only=True)
     scope = serializers.ChoiceField(
         choices=ApiKey.Scope.choices, default=ApiKey.Scope.READ, help_text="default `read`, the least privilege"

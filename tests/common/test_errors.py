@@ -79,8 +79,9 @@ def test_json_nested_deeper_than_the_limit_is_a_400_not_a_recursion_error(api_cl
 
 def test_json_nested_within_the_limit_is_parsed(api_client):
     nested = {"a": [[[[{"b": 1}]]]]}
-    response = api_client.post(KEYS, {"name": "deep-ok", "scope": "read", "extra": nested}, format="json")
-    assert response.status_code == 201
+    response = api_client.post("/api/v1/profiles", {"user_id": "deep-ok", "attributes": nested}, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["attributes"] == nested
 
 
 @pytest.mark.parametrize(

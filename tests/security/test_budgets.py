@@ -108,9 +108,9 @@ def test_a_batch_of_expensive_renders_shares_one_budget(writer, reader):
     items = [{"template_id": "slow", "context": {"topic": f"t{index}"}} for index in range(100)]
     response, took = timed(lambda: reader.post(f"{GEN}/batch", {"requests": items}, format="json"))
     assert response.status_code == 200
-    assert took < budget_seconds() + 0.5  # not 100 budgets in a row
+    assert took < settings.BATCH_TIME_BUDGET_MS / 1000 + 1.5  # one batch budget (plus slack), not 100 x 250 ms
     codes = [item.get("error", {}).get("code") for item in response.json()["results"]]
-    assert codes.count("template_error") >= 90 and len(codes) == 100
+    assert len(codes) == 100 and codes.count("template_error") >= 80
 
 
 # --- feedback: capped, validated, written in one statement ---------------------------------------------------------
