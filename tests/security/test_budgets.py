@@ -103,14 +103,14 @@ def test_template_bombs_are_refused_or_bounded(case, writer, reader):
 
 
 def test_a_batch_of_expensive_renders_shares_one_budget(writer, reader):
-    slow = "{% for i in range(400) %}{% for j in range(200) %}{{ topic }}{% endfor %}{% endfor %}"
+    slow = "{% for i in range(10000) %}{% for j in range(10000) %}{{ topic }}{% endfor %}{% endfor %}"  # never ends
     assert writer.post(T, {"key": "slow", "name": "S", "template": slow}, format="json").status_code == 201
     items = [{"template_id": "slow", "context": {"topic": f"t{index}"}} for index in range(100)]
     response, took = timed(lambda: reader.post(f"{GEN}/batch", {"requests": items}, format="json"))
     assert response.status_code == 200
     assert took < settings.BATCH_TIME_BUDGET_MS / 1000 + 1.5  # one batch budget (plus slack), not 100 x 250 ms
     codes = [item.get("error", {}).get("code") for item in response.json()["results"]]
-    assert len(codes) == 100 and codes.count("template_error") >= 80
+    assert codes == ["template_error"] * 100  # each stopped by its own budget, or reached after the batch's
 
 
 # --- feedback: capped, validated, written in one statement ---------------------------------------------------------
