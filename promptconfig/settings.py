@@ -56,6 +56,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "promptconfig.common.middleware.RequestIdMiddleware",
+    "promptconfig.common.middleware.ApiNoStoreMiddleware",
     "promptconfig.common.middleware.ApiGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

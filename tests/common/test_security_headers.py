@@ -1,4 +1,4 @@
-"""Security headers on real requests: HSTS and secure cookies behind a TLS proxy."""
+"""Security headers on real requests: HSTS and secure cookies behind a TLS proxy, Cache-Control on the API."""
 
 import importlib.util
 from pathlib import Path
@@ -74,3 +74,42 @@ def test_without_behind_proxy_local_http_works_and_a_forwarded_proto_is_not_trus
     assert "Strict-Transport-Security" not in form and "Strict-Transport-Security" not in login
     assert not form.cookies["csrftoken"]["secure"]
     assert not login.cookies["sessionid"]["secure"]
+
+
+# --- Cache-Control on the API -------------------------------------------------------------------------
+@pytest.mark.django_db
+def test_api_answers_and_refusals_are_not_stored_by_any_cache(make_client, workspace, settings):
+    client = make_client(workspace)
+    assert client.get("/api/v1/templates").status_code == 200
+    answers = {
+        "a list": client.get("/api/v1/templates"),
+        "a validation error": client.post("/api/v1/templates", {}, format="json"),
+        "an unknown route": client.get("/api/v1/nothing-here"),
+        "no key": Client().get("/api/v1/templates"),
+        "the schema": Client().get("/api/schema/"),
+    }
+    settings.MAX_REQUEST_BYTES = 10
+    answers["a refused body"] = client.post("/api/v1/templates", {"key": "x" * 100}, format="json")
+    assert [response.status_code for response in answers.values()] == [200, 400, 404, 401, 200, 413]
+    for what, response in answers.items():
+        assert response["Cache-Control"] == "no-store", what
+
+
+@pytest.mark.django_db
+def test_prompt_data_keeps_its_own_cache_control(make_client, workspace):
+    from templates_app.services import template_create
+
+    template_create(workspace=workspace, actor="t", key="lesson", name="Lesson", template="Teach {{ topic }}.")
+    client = make_client(workspace, scope="read")
+    first = client.post("/api/v1/prompt-data", {"template_id": "lesson"}, format="json")
+    assert first.status_code == 200, first.content
+    assert first["Cache-Control"] == "private, max-age=300"
+    again = client.post(
+        "/api/v1/prompt-data", {"template_id": "lesson"}, format="json", HTTP_IF_NONE_MATCH=first["ETag"]
+    )
+    assert again.status_code == 304
+    assert again["Cache-Control"] == "private, max-age=300"
+
+
+def test_pages_outside_the_api_keep_their_own_cache_headers(client):
+    assert "no-store" not in client.get("/metrics").get("Cache-Control", "")
