@@ -7,6 +7,7 @@ eagerly in-process. Each production service is switched on by its URL variable.
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 from promptconfig.common.env import env_bool, env_float, env_int, env_list, env_str
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "csp",
     "django_prometheus",
     "rest_framework",
     "django_filters",
@@ -59,6 +61,7 @@ MIDDLEWARE = [
     "promptconfig.common.middleware.ApiNoStoreMiddleware",
     "promptconfig.common.middleware.ApiGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -261,6 +264,24 @@ LOCAL_CACHE_ENTRIES = env_int("LOCAL_CACHE_ENTRIES", 2000)
 LOCAL_CACHE_SECONDS = env_int("LOCAL_CACHE_SECONDS", 30)
 # If set, GET /metrics requires "Authorization: Bearer <token>".
 METRICS_TOKEN = env_str("METRICS_TOKEN")
+
+# --- Content Security Policy (django-csp) ---------------------------------------------------
+# The admin and every other page outside /api/ load nothing from elsewhere and run no inline script; inline
+# style attributes stay allowed (the admin's SVG charts and badges use them). /api/ answers JSON, and its
+# Swagger UI page (/api/docs/) needs an inline script, so it is left out.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/api/"],
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
