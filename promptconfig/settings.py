@@ -4,6 +4,7 @@ No variables set is the embedded default: SQLite, the local-memory cache and Cel
 eagerly in-process. Each production service is switched on by its URL variable.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "csp",
+    "axes",
     "django_prometheus",
     "rest_framework",
     "django_filters",
@@ -70,6 +72,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
+    # Last, as django-axes asks: turns a login refused for too many failures into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "promptconfig.urls"
@@ -284,6 +288,19 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
+# Admin logins are throttled by django-axes: after AXES_FAILURE_LIMIT failures for one username from one
+# address, that pair is refused (429) for AXES_COOLOFF_MINUTES (0: until `manage.py axes_reset`).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_MINUTES = env_int("AXES_COOLOFF_MINUTES", 15)
+AXES_COOLOFF_TIME = timedelta(minutes=AXES_COOLOFF_MINUTES) if AXES_COOLOFF_MINUTES > 0 else None
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "promptconfig.common.login_throttle.client_ip"
+AXES_LOCKOUT_CALLABLE = "promptconfig.common.login_throttle.locked_out"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -44,11 +44,16 @@ PROXY_SETTINGS = [
 
 
 def settings_values(names: list[str], **env: str) -> dict:
-    """The named settings as a fresh process reads them from this environment (JSON-encoded: tuples are lists)."""
-    clean = {key: value for key, value in os.environ.items() if key not in {"BEHIND_PROXY", *PROXY_SETTINGS}}
+    """The named settings as a fresh process reads them from this environment (JSON-encoded: tuples are lists,
+    other types their str)."""
+    clean = {
+        key: value
+        for key, value in os.environ.items()
+        if key != "BEHIND_PROXY" and not key.startswith(("SECURE_", "SESSION_", "CSRF_", "AXES_"))
+    }
     script = (
         "import json, django; from django.conf import settings; django.setup(); "
-        f"print(json.dumps({{name: getattr(settings, name) for name in {names!r}}}))"
+        f"print(json.dumps({{name: getattr(settings, name) for name in {names!r}}}, default=str))"
     )
     result = subprocess.run(
         [sys.executable, "-c", script],
@@ -88,6 +93,18 @@ def test_behind_proxy_trusts_x_forwarded_proto_and_turns_on_secure_cookies_and_h
         PROXY_SETTINGS, BEHIND_PROXY="1", SECURE_HSTS_SECONDS="600", SECURE_HSTS_INCLUDE_SUBDOMAINS="1"
     )
     assert (tuned["SECURE_HSTS_SECONDS"], tuned["SECURE_HSTS_INCLUDE_SUBDOMAINS"]) == (600, True)
+
+
+def test_login_throttling_is_configured_from_the_environment():
+    names = ["AXES_FAILURE_LIMIT", "AXES_COOLOFF_TIME", "AXES_LOCKOUT_PARAMETERS"]
+    assert settings_values(names) == {
+        "AXES_FAILURE_LIMIT": 5,
+        "AXES_COOLOFF_TIME": "0:15:00",
+        "AXES_LOCKOUT_PARAMETERS": [["username", "ip_address"]],
+    }
+    tuned = settings_values(names, AXES_FAILURE_LIMIT="3", AXES_COOLOFF_MINUTES="90")
+    assert (tuned["AXES_FAILURE_LIMIT"], tuned["AXES_COOLOFF_TIME"]) == (3, "1:30:00")
+    assert settings_values(names, AXES_COOLOFF_MINUTES="0")["AXES_COOLOFF_TIME"] is None  # until axes_reset
 
 
 def test_no_environment_is_the_embedded_default():
