@@ -4,9 +4,11 @@ No variables set is the embedded default: SQLite, the local-memory cache and Cel
 eagerly in-process. Each production service is switched on by its URL variable.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 from promptconfig.common.env import env_bool, env_float, env_int, env_list, env_str
@@ -24,7 +26,14 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 CSRF_FAILURE_VIEW = "promptconfig.common.views.csrf_failure"
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY") else None
+# Behind a TLS-terminating proxy (BEHIND_PROXY=1): trust its X-Forwarded-Proto, send cookies only over https
+# and ask browsers to use https only (HSTS). Off, a local http run works as before.
+BEHIND_PROXY = env_bool("BEHIND_PROXY")
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
+SESSION_COOKIE_SECURE = BEHIND_PROXY
+CSRF_COOKIE_SECURE = BEHIND_PROXY
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600) if BEHIND_PROXY else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -33,6 +42,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "csp",
+    "axes",
     "django_prometheus",
     "rest_framework",
     "django_filters",
@@ -49,8 +60,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "promptconfig.common.middleware.RequestIdMiddleware",
+    "promptconfig.common.middleware.ApiNoStoreMiddleware",
     "promptconfig.common.middleware.ApiGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -59,6 +72,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
+    # Last, as django-axes asks: turns a login refused for too many failures into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "promptconfig.urls"
@@ -272,7 +287,38 @@ LOCAL_CACHE_SECONDS = env_int("LOCAL_CACHE_SECONDS", 30)
 METRICS_TOKEN = env_str("METRICS_TOKEN")
 METRICS_PUBLIC = env_bool("METRICS_PUBLIC", default=DEBUG)
 
+# --- Content Security Policy (django-csp) ---------------------------------------------------
+# The admin and every other page outside /api/ load nothing from elsewhere and run no inline script; inline
+# style attributes stay allowed (the admin's SVG charts and badges use them). /api/ answers JSON, and its
+# Swagger UI page (/api/docs/) needs an inline script, so it is left out.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/api/"],
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
 # --- Auth, i18n, static ---------------------------------------------------------------------
+# Admin logins are throttled by django-axes: after AXES_FAILURE_LIMIT failures for one username from one
+# address, that pair is refused (429) for AXES_COOLOFF_MINUTES (0: until `manage.py axes_reset`).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_MINUTES = env_int("AXES_COOLOFF_MINUTES", 15)
+AXES_COOLOFF_TIME = timedelta(minutes=AXES_COOLOFF_MINUTES) if AXES_COOLOFF_MINUTES > 0 else None
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "promptconfig.common.login_throttle.client_ip"
+AXES_LOCKOUT_CALLABLE = "promptconfig.common.login_throttle.locked_out"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

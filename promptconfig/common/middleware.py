@@ -30,6 +30,20 @@ class RequestIdMiddleware:
         return response
 
 
+class ApiNoStoreMiddleware:
+    """API answers carry keys, profiles and renders: no cache may keep them unless the view said otherwise
+    (prompt-data sets its own `private, max-age`)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if is_api_path(request) and not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "no-store"
+        return response
+
+
 class ApiGuardMiddleware:
     """Refuse, before any view runs, API requests whose size or query string cannot be served."""
 

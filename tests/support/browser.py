@@ -54,6 +54,7 @@ def chromium_driver(
             options.binary_location = CHROMIUM_BINARY
             for flag in [*CHROMIUM_FLAGS, f"--user-data-dir={profile_dir}", *(extra_flags or [])]:
                 options.add_argument(flag)
+            options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # console messages, for get_log
             driver = webdriver.Chrome(service=Service(CHROMEDRIVER_BINARY), options=options)
             try:
                 driver.implicitly_wait(implicit_wait)
@@ -91,6 +92,36 @@ def wait_for_path(driver: WebDriver, path: str, timeout: float = EXPLICIT_WAIT) 
         wait_until(driver, lambda d: urlsplit(d.current_url).path == path, timeout)
     except TimeoutException:
         raise AssertionError(f"expected to be on {path}, but the browser is on {driver.current_url}") from None
+
+
+# --- Content Security Policy ----------------------------------------------------------------------
+
+_CSP_LISTENER = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", function (event) {
+  window.__cspViolations.push(
+    event.effectiveDirective + " blocked " + (event.blockedURI || "inline") + " at " +
+    (event.sourceFile || event.documentURI) + ":" + event.lineNumber
+  );
+});
+"""
+
+
+def watch_csp_violations(driver: WebDriver) -> None:
+    """From the next page on, record every Content-Security-Policy violation of every document, from its first
+    byte (the listener is installed before any of the page's own content is parsed)."""
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": _CSP_LISTENER})
+    driver.get_log("browser")  # drop what the console said before
+
+
+def csp_violations(driver: WebDriver) -> list[str]:
+    """The violations the current document reported, and the console's CSP messages since the last call
+    (Chromium logs each refusal as "Refused to ... because it violates the following Content Security Policy")."""
+    reported = driver.execute_script("return window.__cspViolations || null;")
+    if reported is None:
+        raise AssertionError("no CSP listener in this document: call watch_csp_violations() before loading it")
+    console = [entry["message"] for entry in driver.get_log("browser") if "Content Security Policy" in entry["message"]]
+    return [*reported, *console]
 
 
 # --- Django admin --------------------------------------------------------------------------------
