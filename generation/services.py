@@ -30,6 +30,11 @@ from templates_app.selectors import template_for_caller, version_for_caller
 Status = PromptTemplate.Status
 
 
+def preferred_language(profile: Mapping[str, Any]) -> str | None:
+    """The profile's language preference, for a user who has a profile (the defaults prefer nothing)."""
+    return profile.get("language_preference") or None if getattr(profile, "found", True) else None
+
+
 def base_variables(profile: Mapping[str, Any]) -> dict[str, Any]:
     """What a caller gets before its context: the profile, and the defaults derived from it."""
     return {**profile, "difficulty": profile["difficulty_level"], "content_type": "lesson"}
@@ -105,10 +110,16 @@ def generate(
     `deadline` (time.monotonic() seconds) bounds the render; a batch passes the request's own."""
     started = time.perf_counter()
     context, custom_variables = context or {}, custom_variables or {}
-    template = template_for_caller(workspace=workspace, template_id=template_id, node_name=node_name, language=language)
+    profile = profile_variables(workspace_id=workspace.pk, user_id=user_id)
+    template = template_for_caller(
+        workspace=workspace,
+        template_id=template_id,
+        node_name=node_name,
+        language=language,
+        preferred=preferred_language(profile),
+    )
     template, chosen, routed = serve(template, user_id=user_id, version=version, label=label)
     resolved = resolve(template, chosen)
-    profile = profile_variables(workspace_id=workspace.pk, user_id=user_id)
     variables = collect_variables(profile=profile, context=context, custom=custom_variables)
     applied = {name: variables[name] for name in sorted(resolved.used) if name in variables}
     cache_key = prompt_cache_key(workspace.pk, resolved.version, applied, resolved.includes)
@@ -189,10 +200,16 @@ def prompt_data(
     answer, so the client's render agrees); the other variables the body and includes use, and the
     placeholders do not supply, are `optional_dynamic` (read only behind `is defined`, `default` and the like).
     """
-    template = template_for_caller(workspace=workspace, template_id=template_id, node_name=node_name, language=language)
+    profile = profile_variables(workspace_id=workspace.pk, user_id=user_id)
+    template = template_for_caller(
+        workspace=workspace,
+        template_id=template_id,
+        node_name=node_name,
+        language=language,
+        preferred=preferred_language(profile),
+    )
     template, chosen, routed = serve(template, user_id=user_id, version=version, label=label)
     resolved = resolve(template, chosen)
-    profile = profile_variables(workspace_id=workspace.pk, user_id=user_id)
     placeholders = base_variables(profile)
     required = ENGINE.required_variables(
         resolved.version.body,

@@ -49,19 +49,23 @@ def template_variants(*, workspace_id: int, key: str) -> dict[str, PromptTemplat
     )
 
 
-def language_candidates(requested: str | None, default: str) -> list[str]:
-    """`de-AT` -> [`de-AT`, `de`, default]: the order in which a language falls back."""
+def language_candidates(requested: str | None, default: str, preferred: str | None = None) -> list[str]:
+    """`de-AT` -> [`de-AT`, `de`, default]: the order in which a language falls back; a user's preferred
+    language (and its base) comes between the requested one and the default."""
     candidates = []
-    if requested:
-        candidates += [requested, requested.split("-")[0]]
+    for language in (requested, preferred):
+        if language:
+            candidates += [language, language.split("-")[0]]
     candidates.append(default)
     return list(dict.fromkeys(candidates))
 
 
-def template_resolve(*, workspace: Workspace, key: str, language: str | None = None) -> PromptTemplate:
+def template_resolve(
+    *, workspace: Workspace, key: str, language: str | None = None, preferred: str | None = None
+) -> PromptTemplate:
     """The template a reader of `key` in `language` gets, falling back as language_candidates says."""
     variants = template_variants(workspace_id=workspace.pk, key=key)
-    for candidate in language_candidates(language, workspace.default_language):
+    for candidate in language_candidates(language, workspace.default_language, preferred):
         if candidate in variants:
             return variants[candidate]
     raise NotFound(f"No template '{key}'" + (f" in language '{language}'." if language else "."))
@@ -91,10 +95,17 @@ def node_template_key(*, workspace: Workspace, node_name: str) -> str:
 
 
 def template_for_caller(
-    *, workspace: Workspace, template_id: str | None = None, node_name: str | None = None, language: str | None = None
+    *,
+    workspace: Workspace,
+    template_id: str | None = None,
+    node_name: str | None = None,
+    language: str | None = None,
+    preferred: str | None = None,
 ) -> PromptTemplate:
+    """The template a runtime caller gets: by key or node, in the request's `language`, else the user's
+    `preferred` one, else the workspace default (each falling back from `de-AT` to `de`)."""
     key = template_id or node_template_key(workspace=workspace, node_name=node_name or "")
-    return template_resolve(workspace=workspace, key=key, language=language)
+    return template_resolve(workspace=workspace, key=key, language=language, preferred=preferred)
 
 
 def _version_number(template: PromptTemplate, number: int) -> TemplateVersion:

@@ -131,3 +131,23 @@ def test_responses_say_whether_the_user_has_a_profile(client, lesson, workspace)
         body = {"template_id": "lesson", "user_id": user_id, "context": {"topic": "x"}}
         assert client.post("/api/v1/prompts/generate", body, format="json").json()["profile_found"] is found
     assert prompt_data(client, user_id="nobody")["ETag"] != prompt_data(client, user_id="ann")["ETag"]
+
+
+def test_a_profiles_language_preference_picks_the_variant(client, workspace):
+    template_create(workspace=workspace, actor="t", key="greet", name="G", template="Hello {{ topic }}")
+    template_create(workspace=workspace, actor="t", key="greet", name="G", language="de", template="Hallo {{ topic }}")
+    profile_create(workspace=workspace, user_id="hans", language_preference="de-AT")
+    profile_create(workspace=workspace, user_id="jane", language_preference="fr")
+
+    def served(user_id, **extra):
+        body = {"template_id": "greet", "user_id": user_id, "context": {"topic": "x"}, **extra}
+        text = client.post("/api/v1/prompts/generate", body, format="json").json()["generated_prompt"]
+        language = client.post(PD, {"template_id": "greet", "user_id": user_id, **extra}, format="json").json()[
+            "language"
+        ]
+        return text, language
+
+    assert served("hans") == ("Hallo x", "de")  # de-AT falls back to de
+    assert served("hans", language="en") == ("Hello x", "en")  # the request's language first
+    assert served("jane") == ("Hello x", "en")  # no French variant: the workspace default
+    assert served("nobody") == ("Hello x", "en")
