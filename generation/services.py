@@ -65,11 +65,12 @@ class Resolved:
     template: PromptTemplate
     version: TemplateVersion
     includes: dict[str, str] = field(default_factory=dict)
-    used: set[str] = field(default_factory=set)
+    used: set[str] = field(default_factory=set)  # what the body and its includes read
+    declared: set[str] = field(default_factory=set)  # declared by the version (the schema may check them too)
 
 
 def resolve(template: PromptTemplate, version: TemplateVersion) -> Resolved:
-    used = set(version.used_variables) | set(version.variables)
+    used = set(version.used_variables)
     includes: dict[str, str] = {}
     if version.includes:
         loaded: dict[str, TemplateVersion] = {}
@@ -77,7 +78,7 @@ def resolve(template: PromptTemplate, version: TemplateVersion) -> Resolved:
         includes = ENGINE.resolve_includes(version.body, load)
         for included in loaded.values():
             used |= set(included.used_variables)
-    return Resolved(template=template, version=version, includes=includes, used=used)
+    return Resolved(template=template, version=version, includes=includes, used=used, declared=set(version.variables))
 
 
 def prompt_cache_key(workspace_id: int, version: TemplateVersion, applied: Mapping[str, Any], includes: Mapping) -> str:
@@ -121,8 +122,11 @@ def generate(
     template, chosen, routed = serve(template, user_id=user_id, version=version, label=label)
     resolved = resolve(template, chosen)
     variables = collect_variables(profile=profile, context=context, custom=custom_variables)
-    applied = {name: variables[name] for name in sorted(resolved.used) if name in variables}
-    cache_key = prompt_cache_key(workspace.pk, resolved.version, applied, resolved.includes)
+    # The render (and its cache key) gets every variable the version reads or declares; the answer lists as
+    # applied only what the body and its includes read.
+    given = {name: variables[name] for name in sorted(resolved.used | resolved.declared) if name in variables}
+    applied = {name: value for name, value in given.items() if name in resolved.used}
+    cache_key = prompt_cache_key(workspace.pk, resolved.version, given, resolved.includes)
     now = timezone.now()
     rendered = False
 
@@ -131,7 +135,7 @@ def generate(
         rendered = True
         text = ENGINE.render(
             resolved.version.body,
-            applied,
+            given,
             includes=resolved.includes,
             schema=resolved.version.variable_schema,
             cache_key=version_cache_key(resolved.version),

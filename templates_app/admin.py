@@ -24,6 +24,8 @@ from templates_app.admin_inlines import TemplateEventInline, TemplateVersionInli
 from templates_app.admin_views import actor_for, can_publish
 from templates_app.forms import PromptTemplateForm
 from templates_app.models import PromptTemplate, TemplateEvent, TemplateVersion
+from templates_app.review import save_warnings
+from templates_app.selectors import version_get
 from templates_app.services import (
     template_create,
     template_delete,
@@ -256,6 +258,8 @@ class PromptTemplateAdmin(admin.ModelAdmin):
                 )
         except (ApiError, RenderError) as error:
             raise ServiceRejected(error) from error
+        for warning in save_warnings(version_get(template=template, number=template.latest_version_number)):
+            self.message_user(request, warning["message"], messages.WARNING)
         # What the admin's response and log read: the saved row.
         obj.pk, obj.key, obj.language = template.pk, template.key, template.language
         obj._state.adding, obj._state.db = False, template._state.db

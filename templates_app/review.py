@@ -84,6 +84,20 @@ class Suggestion:
     message: str
 
 
+def save_warnings(version: TemplateVersion) -> list[dict[str, str]]:
+    """What saving this version warns about at once: `{name}` written with single braces (literal text in
+    Jinja2) where `name` is a variable the template uses or declares or a profile provides."""
+    known = set(version.used_variables) | set(version.variables) | PROFILE_VARIABLES
+    return [
+        {"code": "single_brace_placeholder", "message": _single_brace_message(name)}
+        for name in sorted(set(SINGLE_BRACE.findall(version.body)) & known)
+    ]
+
+
+def _single_brace_message(name: str) -> str:
+    return f"'{{{name}}}' is literal text in Jinja2; write '{{{{ {name} }}}}' to insert the variable."
+
+
 def suggestions_for(version: TemplateVersion) -> list[dict[str, str]]:
     """A static review of one version's body; the order is most severe first."""
     body, used, declared = version.body, set(version.used_variables), set(version.variables)
@@ -113,13 +127,7 @@ def suggestions_for(version: TemplateVersion) -> list[dict[str, str]]:
             )
         )
     for name in sorted(set(SINGLE_BRACE.findall(body))):
-        found.append(
-            Suggestion(
-                "single_brace_placeholder",
-                "warning",
-                f"'{{{name}}}' is literal text in Jinja2; write '{{{{ {name} }}}}' to insert the variable.",
-            )
-        )
+        found.append(Suggestion("single_brace_placeholder", "warning", _single_brace_message(name)))
     for name in sorted(set(PRINTED_VARIABLE.findall(body)) & LIST_VARIABLES):
         found.append(
             Suggestion(

@@ -93,11 +93,26 @@ class TemplateSerializer(serializers.ModelSerializer):
         return sorted(tag.name for tag in template.tags.all())
 
 
+class SaveWarningSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class TemplateSavedSerializer(TemplateSerializer):
+    """A create's or update's answer: the representation, and warnings about the saved body."""
+
+    warnings = SaveWarningSerializer(many=True, read_only=True)
+
+    class Meta(TemplateSerializer.Meta):
+        fields = [*TemplateSerializer.Meta.fields, "warnings"]
+        read_only_fields = fields
+
+
 class TemplateWriteSerializer(StrictBody, serializers.Serializer):
     """What a create (POST) or update (PUT/PATCH) may send: also the representation as a GET gave it, whose
     read-only fields are ignored (and `key`, `language`, `status` accepted on an update while unchanged)."""
 
-    also_accepted = frozenset(TemplateSerializer.Meta.fields)
+    also_accepted = frozenset(TemplateSavedSerializer.Meta.fields)
 
     key = serializers.CharField(max_length=100, required=False, validators=[SLUG_VALIDATOR])
     name = serializers.CharField(max_length=200)

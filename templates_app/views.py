@@ -11,7 +11,7 @@ from promptconfig.workspaces.viewsets import WorkspaceScopedViewSet
 from templates_app import services
 from templates_app.filters import TemplateFilter
 from templates_app.models import PromptTemplate
-from templates_app.review import suggestions_for, version_compare
+from templates_app.review import save_warnings, suggestions_for, version_compare
 from templates_app.selectors import (
     event_list,
     relationship_lists,
@@ -34,6 +34,7 @@ from templates_app.serializers import (
     RelationshipCreateSerializer,
     RelationshipSerializer,
     SearchSerializer,
+    TemplateSavedSerializer,
     TemplateSerializer,
     TemplateWriteSerializer,
     VersionSerializer,
@@ -64,15 +65,20 @@ class TemplateViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
     def _for_write(self, key: str) -> PromptTemplate:
         return template_for_write(workspace=self.workspace, key=key, language=self._language())
 
+    def _saved(self, template: PromptTemplate) -> dict:
+        """A create's or update's answer: the representation and `warnings` about the latest version's body."""
+        latest = version_get(template=template, number=template.latest_version_number)
+        return {**self._fresh(template), "warnings": save_warnings(latest)}
+
     def _fresh(self, template: PromptTemplate) -> dict:
         return TemplateSerializer(template_list(workspace=self.workspace).get(pk=template.pk)).data
 
     # --- CRUD ----------------------------------------------------------------------------------
-    @extend_schema(request=TemplateWriteSerializer, responses={201: TemplateSerializer})
+    @extend_schema(request=TemplateWriteSerializer, responses={201: TemplateSavedSerializer})
     def create(self, request):
         data = self.validated(TemplateWriteSerializer, request.data)
         template = services.template_create(workspace=self.workspace, actor=self.actor, **data)
-        return Response(self._fresh(template), status=status.HTTP_201_CREATED)
+        return Response(self._saved(template), status=status.HTTP_201_CREATED)
 
     @extend_schema(
         parameters=[
@@ -92,11 +98,11 @@ class TemplateViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
             template.served_version = version_pinned(template, **pin)
         return Response(TemplateSerializer(template).data)
 
-    @extend_schema(request=TemplateWriteSerializer, parameters=[LANGUAGE_PARAM])
+    @extend_schema(request=TemplateWriteSerializer, responses=TemplateSavedSerializer, parameters=[LANGUAGE_PARAM])
     def update(self, request, key=None):
         return self._update(request, key, partial=False)
 
-    @extend_schema(request=TemplateWriteSerializer, parameters=[LANGUAGE_PARAM])
+    @extend_schema(request=TemplateWriteSerializer, responses=TemplateSavedSerializer, parameters=[LANGUAGE_PARAM])
     def partial_update(self, request, key=None):
         return self._update(request, key, partial=True)
 
@@ -105,7 +111,7 @@ class TemplateViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
             template = self._for_write(key)
             data = self.validated(TemplateWriteSerializer, request.data, instance=template, partial=partial)
             services.template_update(template, actor=self.actor, **data)
-        return Response(self._fresh(template))
+        return Response(self._saved(template))
 
     @extend_schema(parameters=[LANGUAGE_PARAM])
     def destroy(self, request, key=None):

@@ -452,3 +452,51 @@ def test_every_state_change_is_in_the_history(writer):
         "rolled_back",
         "lifecycle_changed",
     ]
+
+
+def test_single_brace_placeholders_are_warned_about_and_never_reported_applied(writer, reader):
+    body = {
+        "key": "brace",
+        "name": "B",
+        "template": "Explain {topic} to a {{ learning_style }} learner {x}.",
+        "variables": ["topic"],
+    }
+    saved = writer.post(T, body, format="json")
+    assert saved.status_code == 201
+    assert [w["code"] for w in saved.json()["warnings"]] == ["single_brace_placeholder"]  # {x} is no known name
+    assert "{{ topic }}" in saved.json()["warnings"][0]["message"]
+    generated = reader.post(
+        "/api/v1/prompts/generate", {"template_id": "brace", "context": {"topic": "tides"}}, format="json"
+    )
+    assert generated.json()["generated_prompt"].startswith("Explain {topic}")
+    assert "topic" not in generated.json()["variables_applied"]  # the body never used it
+    fixed = writer.patch(f"{T}/brace", {"template": "Explain {{ topic }}."}, format="json")
+    assert fixed.status_code == 200 and fixed.json()["warnings"] == []
+
+
+def test_a_representation_put_back_is_accepted_and_a_changed_key_is_not(writer):
+    representation = create(writer)
+    changed = {**representation, "template": "New body about {{ topic }}."}
+    response = writer.put(f"{T}/visual", changed, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["version"] == 2 and response.json()["template"] == changed["template"]
+    for field, value in (("key", "other"), ("language", "de"), ("status", "draft")):
+        refused = writer.put(f"{T}/visual", {**changed, field: value}, format="json")
+        assert code_of(refused) == "validation_error" and field in refused.json()["error"]["details"], field
+
+
+def test_unknown_body_fields_are_400_naming_them(writer, reader):
+    create(writer)
+    refused = writer.post(T, {"key": "k2", "name": "K", "template": "x", "tempalte": "y"}, format="json")
+    assert code_of(refused) == "validation_error" and "tempalte" in refused.json()["error"]["details"]
+    typo = {"template_id": "visual", "contxt": {"topic": "x"}}
+    response = reader.post("/api/v1/prompts/generate", typo, format="json")
+    assert code_of(response) == "validation_error" and "contxt" in response.json()["error"]["details"]
+    assert (
+        code_of(reader.post("/api/v1/prompt-data", {"template_id": "visual", "lang": "en"}, format="json"))
+        == "validation_error"
+    )
+    assert (
+        code_of(writer.post("/api/v1/profiles", {"user_id": "u", "learning_styl": "visual"}, format="json"))
+        == "validation_error"
+    )
