@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from abtests import urls as abtests_urls
@@ -22,7 +23,12 @@ api_v1 = [
     *versions_urls.urlpatterns,
 ]
 
+admin.site.site_header = "PromptConfig"
+admin.site.site_title = "PromptConfig"
+admin.site.index_title = "Prompt templates, tests and runtime"
+
 urlpatterns = [
+    path("", RedirectView.as_view(url="/admin/", permanent=False), name="home"),
     path("health", health.health, name="health"),
     path("metrics", views.metrics, name="metrics"),
     path("api/v1/", include(api_v1)),

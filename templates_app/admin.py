@@ -285,6 +285,9 @@ class PromptTemplateAdmin(admin.ModelAdmin):
             template_delete(template=template, actor=actor_for(request))
 
     # --- custom views ---------------------------------------------------------------------------
+    def history_view(self, request, object_id, extra_context=None):
+        return admin_views.history_view(self, request, object_id)
+
     def get_urls(self):
         def view(function: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
             return self.admin_site.admin_view(lambda request, object_id: function(self, request, object_id))

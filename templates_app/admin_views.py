@@ -5,12 +5,15 @@ Each view takes the PromptTemplateAdmin it belongs to (for its queryset, permiss
 
 import difflib
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.admin import ModelAdmin
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import PAGE_VAR
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -19,7 +22,7 @@ from django.utils.safestring import mark_safe
 from promptconfig.common.errors import ApiError
 from promptconfig_client.engine import MissingVariables, RenderError
 from templates_app.forms import CompareForm, PreviewForm
-from templates_app.models import PromptTemplate, TemplateVersion
+from templates_app.models import PromptTemplate, TemplateEvent, TemplateVersion
 from templates_app.rendering import version_render
 from templates_app.review import suggestions_for, version_compare
 from templates_app.services import version_publish
@@ -199,3 +202,53 @@ def publish_view(model_admin: ModelAdmin, request: HttpRequest, object_id: str) 
     model_admin.log_change(request, template, f"{verb}: production serves v{number}.")
     messages.success(request, f"{verb}: production now serves v{number} of {template}.")
     return HttpResponseRedirect(change_url)
+
+
+@dataclass(frozen=True)
+class _Actor:
+    name: str
+
+    def get_username(self) -> str:
+        return self.name
+
+    def get_full_name(self) -> str:
+        return ""
+
+
+@dataclass(frozen=True)
+class _Action:
+    """A template event in the shape of the admin's history rows (LogEntry)."""
+
+    event: TemplateEvent
+
+    @property
+    def action_time(self):
+        return self.event.created_at
+
+    @property
+    def user(self) -> _Actor:
+        return _Actor(self.event.actor or "system")
+
+    def get_change_message(self) -> str:
+        version = f" v{self.event.version.number}" if self.event.version else ""
+        details = ", ".join(f"{key}: {value}" for key, value in self.event.data.items())
+        return f"{self.event.get_kind_display()}{version}" + (f" ({details})" if details else "")
+
+
+def history_view(model_admin: ModelAdmin, request: HttpRequest, object_id: str) -> HttpResponse:
+    """The HISTORY button: the template's own event history (API and admin changes alike), oldest first."""
+    template = _template_or_404(model_admin, request, object_id)
+    events = template.events.select_related("version").order_by("created_at", "id")
+    paginator = Paginator([_Action(event) for event in events], 100)
+    page = paginator.get_page(request.GET.get(PAGE_VAR, 1))
+    context = {
+        **_context(model_admin, request, template, f"Change history: {template}"),
+        "subtitle": None,
+        "action_list": page,
+        "page_range": paginator.get_elided_page_range(page.number),
+        "page_var": PAGE_VAR,
+        "pagination_required": paginator.count > 100,
+        "module_name": str(model_admin.opts.verbose_name_plural).capitalize(),
+        "object": template,
+    }
+    return TemplateResponse(request, "admin/object_history.html", context)

@@ -333,3 +333,20 @@ def test_an_invalid_variable_schema_is_a_form_error(admin_client, lesson):
     assert "schema" in str(response.context["adminform"].form.errors["variable_schema"])
     lesson.refresh_from_db()
     assert lesson.latest_version_number == 1
+
+
+def test_the_history_button_shows_the_templates_events(admin_client, lesson, writer):
+    writer.patch("/api/v1/templates/lesson", {"template": "Second {{ topic }}"}, format="json")
+    change = admin_client.get(reverse("admin:templates_app_prompttemplate_change", args=[lesson.pk])).content.decode()
+    history_url = reverse("admin:templates_app_prompttemplate_history", args=[lesson.pk])
+    assert history_url in change
+    page = admin_client.get(history_url).content.decode()
+    assert "Version Created v2" in page and "api:write key" in page and "Created v1" in page
+    assert "change history" not in page.split("Change history:")[-1]  # not Django's empty log
+
+
+def test_the_admin_is_branded_and_the_root_leads_to_it(admin_client, client):
+    assert "PromptConfig" in admin_client.get("/admin/").content.decode()
+    assert "Django administration" not in admin_client.get("/admin/").content.decode()
+    response = client.get("/")
+    assert response.status_code == 302 and response["Location"] == "/admin/"
