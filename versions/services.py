@@ -26,6 +26,13 @@ from versions.models import ProviderVersion
 logger = logging.getLogger("promptconfig.versions")
 WAIT_STEP_SECONDS = 0.05
 DRIFT_ACTOR = "system:probe"
+OTHER_PROVIDER = "other"
+
+
+def provider_label(provider: str) -> str:
+    """The metrics' `provider` label: a provider with a probe, else `other` (any name is accepted, so the
+    label values must not follow the names). Model ids are no label at all, for the same reason."""
+    return provider if provider in probes.HTTP_PROBES else OTHER_PROVIDER
 
 
 @dataclass(frozen=True)
@@ -122,7 +129,7 @@ def version_record(
                     "to": version_key,
                 },
             )
-            metrics.prompter_model_drift_total.labels(provider=provider, model=model_id).inc()
+            metrics.prompter_model_drift_total.labels(provider=provider_label(provider)).inc()
     return record, created
 
 
@@ -154,7 +161,8 @@ def ensure_version(*, template: PromptTemplate, provider: str, model_id: str | N
     try:
         return _ensure(template, provider, model_id)
     finally:
-        metrics.prompter_ensure_version_seconds.labels(provider=provider).observe(time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        metrics.prompter_ensure_version_seconds.labels(provider=provider_label(provider)).observe(elapsed)
 
 
 def _ensure(template: PromptTemplate, provider: str, model_id: str) -> Ensured:
@@ -168,11 +176,13 @@ def _ensure(template: PromptTemplate, provider: str, model_id: str) -> Ensured:
         if time.monotonic() > deadline:
             raise GatewayTimeout("The probe of this model that is already running has not finished.")
         time.sleep(WAIT_STEP_SECONDS)
-    metrics.prompter_probe_attempts_total.labels(provider=provider, model=model_id).inc()
+    metrics.prompter_probe_attempts_total.labels(provider=provider_label(provider)).inc()
     try:
         version_key = probes.probe(provider, model_id)
-    except ApiError:
-        metrics.prompter_probe_failures_total.labels(provider=provider, model=model_id).inc()
+    except ApiError as exc:
+        metrics.prompter_probe_failures_total.labels(provider=provider_label(provider)).inc()
+        # The metrics name no model: the log does.
+        logger.warning("probe failed: template %s, %s/%s: %s", template.pk, provider, model_id, exc)
         _guard_release(key)
         raise
     record, created = version_record(
