@@ -2,6 +2,7 @@
 concurrency, drift and metrics, on PostgreSQL and Redis."""
 
 import hashlib
+import logging
 from datetime import timedelta
 
 import pytest
@@ -14,6 +15,7 @@ from tests.support.api import answer
 from tests.support.concurrency import all_at_once
 from tests.support.fake_providers import FakeProviders
 from tests.support.servers import free_port
+from versions import probes
 from versions.models import ProviderVersion
 from versions.services import ensure_version
 
@@ -209,13 +211,19 @@ def test_real_probes(writer, lesson, fake, provider, model, key, auth_header, au
 @pytest.mark.parametrize("provider", ["openai", "azure-openai", "anthropic", "google"])
 @pytest.mark.parametrize(
     ("mode", "expected"),
-    [("error", (502, "bad_gateway")), ("garbage", (502, "bad_gateway")), ("slow", (504, "gateway_timeout"))],
+    [
+        ("error", (502, "bad_gateway")),
+        ("garbage", (502, "bad_gateway")),
+        ("deep", (502, "bad_gateway")),  # JSON nested deeper than the parser goes (RecursionError): not a 500
+        ("slow", (504, "gateway_timeout")),
+    ],
 )
 def test_a_failed_probe_is_counted_and_answered_cleanly(writer, lesson, fake, provider, mode, expected):
     fake.mode = mode
     before = failures(provider)
     response = ensure(writer, provider=provider, model_id="m-1")
     assert answer(response) == expected
+    assert set(response.json()["error"]["details"]) <= {"provider", "status"}  # never the upstream answer
     assert failures(provider) == before + 1
     assert ProviderVersion.objects.count() == 0
     fake.mode = "ok"  # the failure freed the hour: the next call probes again
@@ -281,3 +289,103 @@ def test_the_probe_metrics_have_a_bounded_label_set(writer, client, lesson, sett
     assert lines and not [line for line in lines if "model=" in line]
     assert not [line for line in lines if "free-form-model" in line or "vendor" in line]
     assert 'prompter_probe_attempts_total{provider="other"}' in text
+
+
+# --- probes: a value is one path segment; the upstream answer is logged, never returned --------------
+@pytest.mark.parametrize(
+    ("model", "path"),
+    [
+        ("../../../internal/steal?x=", "/openai/deployments/..%2F..%2F..%2Finternal%2Fsteal%3Fx%3D/chat/completions"),
+        ("dep#frag", "/openai/deployments/dep%23frag/chat/completions"),
+        ("a b%2F", "/openai/deployments/a%20b%252F/chat/completions"),
+    ],
+)
+def test_the_azure_deployment_is_one_percent_encoded_path_segment(fake, model, path):
+    """The probe itself (whatever a caller gives it) keeps the value inside its path segment."""
+    assert probes.azure_openai_probe(model) == "fp_live_azure_9f8e7d6c"
+    (request,) = fake.requests
+    assert (request.provider, request.path) == ("azure-openai", path)
+    assert request.query == {"api-version": ["2024-10-21"]}
+
+
+def test_the_gemini_model_is_one_percent_encoded_path_segment(fake):
+    assert probes.google_probe("../../v1/steal?key=") == "gemini-1.5-pro-002"
+    (request,) = fake.requests
+    assert (request.provider, request.path) == (
+        "google",
+        "/v1beta/models/..%2F..%2Fv1%2Fsteal%3Fkey%3D:generateContent",
+    )
+
+
+@pytest.mark.parametrize(
+    ("provider", "model", "path"),
+    [
+        ("google", "gemini-1.5-pro@001", "/v1beta/models/gemini-1.5-pro%40001:generateContent"),
+        ("azure-openai", "ft:gpt-4o:acme", "/openai/deployments/ft%3Agpt-4o%3Aacme/chat/completions"),
+    ],
+)
+def test_valid_model_ids_are_percent_encoded_in_the_path_too(writer, lesson, fake, provider, model, path):
+    assert ensure(writer, provider=provider, model_id=model).status_code == 201
+    (request,) = fake.requests
+    assert request.path == path
+
+
+@pytest.mark.parametrize(
+    ("provider", "header", "secret"),
+    [
+        ("openai", "authorization", "sk-test-openai"),
+        ("azure-openai", "api-key", "azure-test-key"),
+        ("anthropic", "x-api-key", "sk-ant-test"),
+        ("google", "x-goog-api-key", "gemini-test-key"),
+    ],
+)
+def test_the_upstream_answer_is_logged_redacted_and_never_returned(
+    writer, lesson, fake, caplog, provider, header, secret
+):
+    fake.mode = "leaky"  # a 401 that echoes the request's headers and the key back
+    with caplog.at_level(logging.WARNING, logger="promptconfig.versions"):
+        response = ensure(writer, provider=provider, model_id="m-1")
+    assert answer(response) == (502, "bad_gateway")
+    assert response.json()["error"]["details"] == {"provider": provider, "status": 401}
+    assert secret.encode() not in response.content and b"request_headers" not in response.content
+    (logged,) = [r.getMessage() for r in caplog.records if f"probe: {provider} answered 401" in r.getMessage()]
+    assert "request_headers" in logged and f"'{header}': [REDACTED]" in logged.replace('\\"', "'").replace('"', "'")
+    assert "Incorrect API key provided: [REDACTED]" in logged
+    assert secret not in "".join(r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ('{"authorization": "Bearer abc.def-123"}', '{"authorization": [REDACTED]}'),
+        ("Authorization: Bearer abcdefghij\r\nHost: x", "Authorization: [REDACTED]\r\nHost: x"),
+        ("GET /v1?key=AIzaSyA1234567890abcdefghij&alt=json", "GET /v1?key=[REDACTED]&alt=json"),
+        ("token=t0k3n; client_secret: 's3cr3t'", "token=[REDACTED]; client_secret: [REDACTED]"),
+        ("bad key sk-proj-AbC_123-xyz here", "bad key [REDACTED] here"),
+        ('{"error": {"message": "Overloaded", "type": "overloaded_error"}}', None),  # nothing secret: kept
+    ],
+)
+def test_redaction(text, redacted):
+    assert probes.redact(text) == (text if redacted is None else redacted)
+
+
+def test_an_httpx_invalid_url_is_a_502_and_frees_the_hour(writer, lesson, fake, settings, monkeypatch):
+    monkeypatch.setattr(timezone, "now", at(timezone.now().replace(minute=10)))
+    settings.OPENAI_BASE_URL = "http://127.0.0.1:not-a-port"  # httpx.InvalidURL: not an httpx.HTTPError
+    before = failures("openai")
+    response = ensure(writer, provider="openai")
+    assert answer(response) == (502, "bad_gateway")
+    assert response.json()["error"]["details"] == {"provider": "openai"}
+    assert failures("openai") == before + 1
+    settings.OPENAI_BASE_URL = fake.url
+    again = ensure(writer, provider="openai")  # the same hour: it probes again instead of a 504
+    assert again.status_code == 201 and again.json()["probed"] is True
+
+
+def test_a_key_the_database_cannot_store_is_a_502_and_frees_the_hour(writer, lesson, fake, monkeypatch):
+    monkeypatch.setattr(timezone, "now", at(timezone.now().replace(minute=10)))
+    fake.keys["openai"] = "fp_\u0000_nul"  # PostgreSQL text cannot hold NUL
+    assert answer(ensure(writer, provider="openai")) == (502, "bad_gateway")
+    fake.keys["openai"] = "fp_live_ok"
+    again = ensure(writer, provider="openai")
+    assert again.status_code == 201 and again.json()["provider_version_key"] == "fp_live_ok"
