@@ -6,10 +6,12 @@ import logging
 from datetime import timedelta
 
 import pytest
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from promptconfig.common import metrics
-from templates_app.models import TemplateEvent
+from promptconfig.common.errors import ValidationFailed
+from templates_app.models import TemplateEvent, TemplateVersion
 from templates_app.services import template_create
 from tests.support.api import answer
 from tests.support.concurrency import all_at_once
@@ -389,3 +391,58 @@ def test_a_key_the_database_cannot_store_is_a_502_and_frees_the_hour(writer, les
     fake.keys["openai"] = "fp_live_ok"
     again = ensure(writer, provider="openai")
     assert again.status_code == 201 and again.json()["provider_version_key"] == "fp_live_ok"
+
+
+# --- a stored model_config is checked too; any failure frees the hour --------------------------------
+def store_model_config(template, config: dict) -> None:
+    """Write a model_config straight to the served version, as a row saved before it was validated."""
+    TemplateVersion.objects.filter(pk=template.served_version_id).update(model_config=config)
+
+
+@pytest.mark.parametrize("provider", ["azure-openai", "google"])
+def test_a_stored_model_cannot_send_the_api_key_to_another_path(writer, lesson, fake, provider):
+    store_model_config(lesson, {"provider": provider, "model": "../../../internal/steal?x=", "params": {}})
+    response = ensure(writer, provider=provider)
+    assert answer(response) == (400, "validation_error")
+    assert "model_config" in response.json()["error"]["details"]
+    assert fake.requests == []  # nothing was sent anywhere, least of all the key to /internal/steal
+    assert b"test-key" not in response.content and b"sk-" not in response.content
+
+
+@pytest.mark.parametrize(
+    ("provider", "model"),
+    [("azure-openai", "dep\r\nX-Injected: 1"), ("anthropic", "c" * 300), ("openai", "gpt-4o\n")],
+)
+def test_a_stored_unusable_model_is_a_400_every_time_never_a_500_or_504(writer, lesson, fake, provider, model):
+    store_model_config(lesson, {"provider": provider, "model": model, "params": {}})
+    for _ in range(2):  # the same hour: before the fix a 500, then 504s for the rest of the hour
+        response = ensure(writer, provider=provider)
+        assert answer(response) == (400, "validation_error")
+        assert "model_config" in response.json()["error"]["details"]
+    assert fake.requests == [] and ProviderVersion.objects.count() == 0
+
+
+def test_the_service_refuses_an_unusable_model_from_any_caller(lesson, fake):
+    """The hourly task calls the service with the stored model: the same rule applies there."""
+    template = type(lesson).objects.select_related("workspace", "served_version").get(pk=lesson.pk)
+    for model in ("dep\r\nX: 1", "m" * 300, "../x"):
+        with pytest.raises(ValidationFailed):
+            ensure_version(template=template, provider="azure-openai", model_id=model)
+    assert fake.requests == []
+
+
+def test_any_failure_after_the_probe_frees_the_hour(writer, lesson, fake, monkeypatch):
+    """An unexpected error (here the database refusing the write) is a 500, but the guard is released in a
+    `finally`: the next call in the same hour probes again rather than waiting for a 504."""
+    monkeypatch.setattr(timezone, "now", at(timezone.now().replace(minute=10)))
+
+    def refuse_the_insert(execute, sql, params, many, context):
+        if sql.startswith(f'INSERT INTO "{ProviderVersion._meta.db_table}"'):
+            raise DatabaseError("disk full")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(refuse_the_insert):
+        assert answer(ensure(writer, provider="openai")) == (500, "server_error")
+    again = ensure(writer, provider="openai")
+    assert again.status_code == 201 and again.json()["probed"] is True
+    assert len(fake.requests) == 2 and ProviderVersion.objects.count() == 1
