@@ -19,7 +19,7 @@ from tests.support.fake_providers import FakeProviders
 from tests.support.servers import free_port
 from versions import probes
 from versions.models import ProviderVersion
-from versions.services import ensure_version
+from versions.services import ensure_version, version_record
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -165,8 +165,6 @@ def test_fifty_concurrent_ensure_versions_leave_one_row_and_one_probe(workspace,
 
 @pytest.mark.django_db(transaction=True)
 def test_fifty_concurrent_upserts_of_one_key_leave_one_row(workspace):
-    from versions.services import version_record
-
     template = template_create(workspace=workspace, actor="t", key="lesson", name="L", template=BODY)
     template = type(template).objects.select_related("workspace").get(pk=template.pk)
     now = timezone.now()
@@ -260,8 +258,8 @@ def test_a_new_key_is_drift_in_the_history_the_drift_endpoint_and_the_metric(rea
     (drift,) = reader.get("/api/v1/templates/lesson/drift").json()["provider"]
     assert drift["current_key"] == "fp_live_NEW" and drift["previous_keys"] == ["fp_live_0a1b2c3d"]
     listed = reader.get("/api/v1/templates/lesson/model-versions").json()
-    assert [v["provider_version_key"] for v in listed["versions"]] == ["fp_live_NEW", "fp_live_0a1b2c3d"]
-    assert listed["drift"] == [drift]
+    assert [v["provider_version_key"] for v in listed["results"]] == ["fp_live_NEW", "fp_live_0a1b2c3d"]
+    assert listed["count"] == 2 and listed["drift"] == [drift]
 
     fake.keys["openai"] = "fp_live_0a1b2c3d"  # back to a key seen before: no new drift event
     monkeypatch.setattr(timezone, "now", at(start + timedelta(hours=2)))
@@ -446,3 +444,34 @@ def test_any_failure_after_the_probe_frees_the_hour(writer, lesson, fake, monkey
     again = ensure(writer, provider="openai")
     assert again.status_code == 201 and again.json()["probed"] is True
     assert len(fake.requests) == 2 and ProviderVersion.objects.count() == 1
+
+
+# --- model-versions is paginated ---------------------------------------------------------------------
+def test_model_versions_is_paginated_with_the_drift_beside_the_page(reader, lesson):
+    start = timezone.now() - timedelta(days=1)
+    for n in range(5):  # five keys for one model: four drifts
+        version_record(
+            template=lesson, provider="openai", model_id="gpt-4o", version_key=f"fp_{n}", now=start + timedelta(hours=n)
+        )
+    version_record(template=lesson, provider="anthropic", model_id="claude", version_key="claude", now=start)
+    url = "/api/v1/templates/lesson/model-versions"
+
+    first = reader.get(f"{url}?page_size=2").json()
+    assert set(first) == {"count", "next", "previous", "results", "template_id", "drift"}
+    assert first["count"] == 6 and first["previous"] is None and "page=2" in first["next"]
+    assert first["template_id"] == "lesson"
+    assert [v["provider_version_key"] for v in first["results"]] == ["claude", "fp_4"]
+    (drift,) = first["drift"]  # the whole template's drift, whatever the page
+    assert drift["current_key"] == "fp_4" and drift["previous_keys"] == ["fp_0", "fp_1", "fp_2", "fp_3"]
+
+    last = reader.get(f"{url}?page_size=2&page=3").json()
+    assert [v["provider_version_key"] for v in last["results"]] == ["fp_1", "fp_0"]
+    assert last["next"] is None and last["drift"] == [drift]
+    keys = [
+        v["provider_version_key"]
+        for page in (1, 2, 3)
+        for v in reader.get(f"{url}?page_size=2&page={page}").json()["results"]
+    ]
+    assert sorted(keys) == ["claude", "fp_0", "fp_1", "fp_2", "fp_3", "fp_4"]
+    assert len(reader.get(url).json()["results"]) == 6  # the default page size (50)
+    assert answer(reader.get(f"{url}?page=9")) == (404, "not_found")
