@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from promptconfig.common.serializers import StrictBody
 from promptconfig.workspaces.models import SLUG_VALIDATOR
+from templates_app.model_config import model_config_error
 from templates_app.models import PromptTemplate, TemplateEvent, TemplateRelationship, TemplateVersion
 
 LANGUAGE_FIELD = {"max_length": 16, "regex": r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"}
@@ -12,20 +13,12 @@ class ModelConfigField(serializers.JSONField):
 
     def to_internal_value(self, data):
         data = super().to_internal_value(data)
+        error = model_config_error(data)
+        if error:
+            raise serializers.ValidationError(error)
         if data is None:
             return None
-        if not isinstance(data, dict):
-            raise serializers.ValidationError("Must be an object with provider, model and params, or null.")
-        unknown = set(data) - {"provider", "model", "params"}
-        if unknown:
-            raise serializers.ValidationError(f"Unknown keys: {', '.join(sorted(unknown))}.")
-        for name in ("provider", "model"):
-            if not isinstance(data.get(name), str) or not data[name].strip():
-                raise serializers.ValidationError(f"'{name}' must be a non-empty string.")
-        params = data.get("params", {})
-        if not isinstance(params, dict):
-            raise serializers.ValidationError("'params' must be an object.")
-        return {"provider": data["provider"], "model": data["model"], "params": params}
+        return {"provider": data["provider"], "model": data["model"], "params": data.get("params", {})}
 
 
 class ObjectField(serializers.JSONField):

@@ -12,6 +12,7 @@ from promptconfig.common.cache import forget
 from promptconfig.common.errors import Conflict, NotFound, ValidationFailed
 from promptconfig.workspaces.models import Workspace
 from promptconfig_client.engine import TemplateError
+from templates_app.model_config import model_config_error
 from templates_app.models import (
     PromptTemplate,
     Tag,
@@ -87,6 +88,13 @@ def _check_content(
         load = include_loader(workspace_id=workspace.pk, language=language, overrides={key: body})
         ENGINE.resolve_includes(body, load)
     return ENGINE.variables(body), includes
+
+
+def _check_model_config(model_config: dict | None) -> None:
+    """The API's serializer and the admin form both save through here: one rule (templates_app.model_config)."""
+    error = model_config_error(model_config)
+    if error:
+        raise ValidationFailed(f"Invalid model_config: {error}", details={"model_config": [error]})
 
 
 def _check_node_name(*, workspace: Workspace, key: str, node_name: str) -> None:
@@ -219,6 +227,7 @@ def template_create(
     change_note: str = "",
 ) -> PromptTemplate:
     key = key or key_from_name(name)
+    _check_model_config(model_config)
     if key in RESERVED_KEYS:
         raise ValidationFailed(f"'{key}' is a reserved key.", details={"key": ["Reserved."]})
     language = language or workspace.default_language
@@ -272,6 +281,8 @@ def template_update(
     `publish` is false.
     """
     tags = changes.pop("tags", None)
+    if "model_config" in changes:
+        _check_model_config(changes["model_config"])
     described = {field: changes[field] for field in DESCRIPTIVE_FIELDS if field in changes}
     previous_node = template.node_name
     if "node_name" in described:

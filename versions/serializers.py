@@ -1,10 +1,8 @@
 from rest_framework import serializers
 
 from promptconfig.common.serializers import StrictBody
+from templates_app.model_config import MODEL_ID, PROVIDER  # the same rule as a template's model_config
 from versions.models import ProviderVersion
-
-PROVIDER = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"
-MODEL_ID = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$"  # no '/': some providers put it in a URL path
 
 
 class EnsureVersionSerializer(StrictBody, serializers.Serializer):

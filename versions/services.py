@@ -18,7 +18,8 @@ from django.utils import timezone
 
 from promptconfig.common import metrics
 from promptconfig.common.cache import redis_connection
-from promptconfig.common.errors import ApiError, GatewayTimeout, ValidationFailed
+from promptconfig.common.errors import GatewayTimeout, ValidationFailed
+from templates_app.model_config import MODEL_ID_RULE, PROVIDER_RULE, valid_model_id, valid_provider
 from templates_app.models import PromptTemplate, TemplateEvent
 from versions import probes
 from versions.models import ProviderVersion
@@ -26,6 +27,13 @@ from versions.models import ProviderVersion
 logger = logging.getLogger("promptconfig.versions")
 WAIT_STEP_SECONDS = 0.05
 DRIFT_ACTOR = "system:probe"
+OTHER_PROVIDER = "other"
+
+
+def provider_label(provider: str) -> str:
+    """The metrics' `provider` label: a provider with a probe, else `other` (any name is accepted, so the
+    label values must not follow the names). Model ids are no label at all, for the same reason."""
+    return provider if provider in probes.HTTP_PROBES else OTHER_PROVIDER
 
 
 @dataclass(frozen=True)
@@ -56,8 +64,12 @@ def _guard_acquire(key: str) -> bool:
 
 
 def _guard_release(key: str) -> None:
-    """After a failed probe: the next call may try again instead of waiting for the next hour."""
-    cache.delete(key)  # errors are ignored by the cache backend
+    """After a failed probe or write: the next call may try again instead of waiting for the next hour.
+    Never raises (it runs in a `finally`, where an error would hide the one being reported)."""
+    try:
+        cache.delete(key)
+    except Exception as exc:  # the Redis backend ignores its own errors; be sure for any other
+        logger.warning("probe guard %s not released: %s", key, exc)
 
 
 # --- recording -------------------------------------------------------------------------------------
@@ -122,7 +134,7 @@ def version_record(
                     "to": version_key,
                 },
             )
-            metrics.prompter_model_drift_total.labels(provider=provider, model=model_id).inc()
+            metrics.prompter_model_drift_total.labels(provider=provider_label(provider)).inc()
     return record, created
 
 
@@ -130,7 +142,13 @@ def version_record(
 def configured_model(template: PromptTemplate, provider: str) -> str:
     config = (template.served_version.model_config if template.served_version else None) or {}
     if config.get("provider", "").lower() == provider and config.get("model"):
-        return config["model"]
+        model = config["model"]
+        if not valid_model_id(model):  # saved before model_config was checked like model_id
+            raise ValidationFailed(
+                f"The served version's model_config has an invalid model: it must be {MODEL_ID_RULE}.",
+                details={"model_config": [f"'model' must be {MODEL_ID_RULE}."]},
+            )
+        return model
     raise ValidationFailed(
         "Give model_id: the template's model_config names no model for this provider.",
         details={"model_id": ["Required unless the served version's model_config has this provider."]},
@@ -146,15 +164,27 @@ def ensure_version(*, template: PromptTemplate, provider: str, model_id: str | N
 
     A second call in the same hour (per organization, workspace, template, provider, model) answers the
     stored key without probing; one that arrives while the hour's first probe is still running waits
-    for it. A failed probe is counted, frees the hour for a retry, and raises (502 / 504).
+    for it. A failed probe is counted, frees the hour for a retry, and raises (502 / 504); so does any
+    other failure after the hour was taken (the guard is released in a `finally`).
     """
     provider = provider.lower()
-    model_id = model_id or configured_model(template, provider)
+    # The API's serializer checks both already; the hourly task reads them from stored model_configs.
+    if not valid_provider(provider):
+        raise ValidationFailed(
+            f"Invalid provider: {PROVIDER_RULE}.", details={"provider": [f"Must be {PROVIDER_RULE}."]}
+        )
+    if not model_id:
+        model_id = configured_model(template, provider)
+    elif not valid_model_id(model_id):
+        raise ValidationFailed(
+            f"Invalid model_id: {MODEL_ID_RULE}.", details={"model_id": [f"Must be {MODEL_ID_RULE}."]}
+        )
     started = time.perf_counter()
     try:
         return _ensure(template, provider, model_id)
     finally:
-        metrics.prompter_ensure_version_seconds.labels(provider=provider).observe(time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        metrics.prompter_ensure_version_seconds.labels(provider=provider_label(provider)).observe(elapsed)
 
 
 def _ensure(template: PromptTemplate, provider: str, model_id: str) -> Ensured:
@@ -168,16 +198,23 @@ def _ensure(template: PromptTemplate, provider: str, model_id: str) -> Ensured:
         if time.monotonic() > deadline:
             raise GatewayTimeout("The probe of this model that is already running has not finished.")
         time.sleep(WAIT_STEP_SECONDS)
-    metrics.prompter_probe_attempts_total.labels(provider=provider, model=model_id).inc()
+    recorded = False
     try:
-        version_key = probes.probe(provider, model_id)
-    except ApiError:
-        metrics.prompter_probe_failures_total.labels(provider=provider, model=model_id).inc()
-        _guard_release(key)
-        raise
-    record, created = version_record(
-        template=template, provider=provider, model_id=model_id, version_key=version_key, now=timezone.now()
-    )
+        metrics.prompter_probe_attempts_total.labels(provider=provider_label(provider)).inc()
+        try:
+            version_key = probes.probe(provider, model_id)
+        except Exception as exc:
+            metrics.prompter_probe_failures_total.labels(provider=provider_label(provider)).inc()
+            # The metrics name no model: the log does (the model id has passed the model-id rule).
+            logger.warning("probe failed: template %s, %s/%s: %s", template.pk, provider, model_id, exc)
+            raise
+        record, created = version_record(
+            template=template, provider=provider, model_id=model_id, version_key=version_key, now=timezone.now()
+        )
+        recorded = True
+    finally:
+        if not recorded:  # any failure, known or not: the next call may probe again this hour
+            _guard_release(key)
     return Ensured(record=record, created=created, probed=True)
 
 

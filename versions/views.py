@@ -8,6 +8,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from promptconfig.common.pagination import PageNumberPagination
 from promptconfig.workspaces.viewsets import WorkspaceScopedMixin
 from templates_app.models import PromptTemplate
 from templates_app.review import content_drift
@@ -67,27 +68,39 @@ class EnsureVersionView(TemplateVersionsView):
 
 
 class ModelVersionsView(TemplateVersionsView):
+    """The version rows, paginated like every list (`?page=`, `?page_size=`); the template's drift (one
+    entry per provider and model with more than one key, so short) rides beside the page."""
+
+    pagination_class = PageNumberPagination
+
     @extend_schema(
-        parameters=[LANGUAGE_PARAM],
+        parameters=[
+            LANGUAGE_PARAM,
+            OpenApiParameter("page", int, description="A page number within the paginated result set."),
+            OpenApiParameter("page_size", int, description="Number of results to return per page (at most 200)."),
+        ],
         responses=inline_serializer(
-            "ModelVersions",
+            "PaginatedModelVersions",
             {
+                "count": serializers.IntegerField(),
+                "next": serializers.URLField(allow_null=True),
+                "previous": serializers.URLField(allow_null=True),
+                "results": ProviderVersionSerializer(many=True),
                 "template_id": serializers.CharField(),
-                "versions": ProviderVersionSerializer(many=True),
                 "drift": serializers.ListField(child=serializers.DictField()),
             },
         ),
     )
     def get(self, request, key):
         template = self.template(key)
-        versions = ProviderVersion.objects.filter(template=template)
-        return Response(
-            {
-                "template_id": template.key,
-                "versions": ProviderVersionSerializer(versions, many=True).data,
-                "drift": provider_drift(template),
-            }
+        versions = ProviderVersion.objects.filter(template=template).order_by(
+            "provider", "model_id", "-last_seen_at", "-pk"
         )
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(versions, request, view=self)
+        response = paginator.get_paginated_response(ProviderVersionSerializer(page, many=True).data)
+        response.data.update(template_id=template.key, drift=provider_drift(template))
+        return response
 
 
 class DriftView(TemplateVersionsView):

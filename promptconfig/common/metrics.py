@@ -19,11 +19,14 @@ cache_misses_total = Counter("cache_misses_total", "Cache misses by cache type."
 ab_test_participants_total = Counter(
     "ab_test_participants_total", "Users assigned to an A/B test variant.", ["test_id", "variant"]
 )
+# The probe and drift counters are by provider only: model ids are free-form (bounded by a pattern, not a
+# list), so as a label they would grow the series without bound. Which model drifted is in the drift
+# endpoint and the template's `model_drift` events.
 prompter_probe_attempts_total = Counter(
-    "prompter_probe_attempts_total", "Provider model-version probes attempted.", ["provider", "model"]
+    "prompter_probe_attempts_total", "Provider model-version probes attempted.", ["provider"]
 )
 prompter_probe_failures_total = Counter(
-    "prompter_probe_failures_total", "Provider model-version probes that failed.", ["provider", "model"]
+    "prompter_probe_failures_total", "Provider model-version probes that failed.", ["provider"]
 )
 prompter_ensure_version_seconds = Histogram(
     "prompter_ensure_version_seconds", "Time to ensure a provider model version.", ["provider"]
@@ -31,5 +34,5 @@ prompter_ensure_version_seconds = Histogram(
 prompter_model_drift_total = Counter(
     "prompter_model_drift_total",
     "New provider model versions seen for a (template, provider, model) that had another.",
-    ["provider", "model"],
+    ["provider"],
 )

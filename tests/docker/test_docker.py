@@ -88,6 +88,8 @@ def test_the_alert_rules_of_the_probes():
 
     from prometheus_client import REGISTRY
 
+    from promptconfig.common import metrics
+
     config = yaml.safe_load((DOCKER / "prometheus.yml").read_text())
     assert config["rule_files"] == ["/etc/prometheus/alerts.yml"]
     assert "./alerts.yml:/etc/prometheus/alerts.yml:ro" in compose()["services"]["prometheus"]["volumes"]
@@ -98,11 +100,14 @@ def test_the_alert_rules_of_the_probes():
     }
     assert {"HighProbeFailureRate", "ProbeStorm"} <= set(rules)
     exported = {metric.name: metric for metric in REGISTRY.collect()}
+    # By provider only: a free-form model id as a label would grow the series without bound.
     labels = {
-        "prompter_probe_failures": {"provider", "model"},
-        "prompter_probe_attempts": {"provider", "model"},
-        "prompter_model_drift": {"provider", "model"},
+        "prompter_probe_failures": {"provider"},
+        "prompter_probe_attempts": {"provider"},
+        "prompter_model_drift": {"provider"},
     }
+    for counter in ("prompter_probe_attempts_total", "prompter_probe_failures_total", "prompter_model_drift_total"):
+        assert getattr(metrics, counter)._labelnames == ("provider",), counter
     for name, rule in rules.items():
         expr = rule["expr"]
         assert expr.count("(") == expr.count(")") and expr.count("[") == expr.count("]"), name
@@ -115,6 +120,9 @@ def test_the_alert_rules_of_the_probes():
         assert rule["annotations"]["summary"] and rule["labels"]["severity"]
         for label in re.findall(r"\$labels\.(\w+)", str(rule["annotations"])):
             assert all(label in labels[metric] for metric in used), (name, label)
+        for grouping in re.findall(r"\b(?:by|without)\s*\(([^)]*)\)", expr):
+            grouped = {label.strip() for label in grouping.split(",") if label.strip()}
+            assert all(grouped <= labels[metric] for metric in used), (name, grouped)
     failure = rules["HighProbeFailureRate"]
     assert "rate(prompter_probe_failures_total[5m])" in failure["expr"]
     assert "rate(prompter_probe_attempts_total[5m])" in failure["expr"]

@@ -3,8 +3,11 @@
 OpenAI (`POST /v1/chat/completions`), Azure OpenAI (`POST /openai/deployments/{name}/chat/completions`),
 Anthropic (`POST /v1/messages`) and Gemini (`POST /v1beta/models/{model}:generateContent`), each with the
 field its probe reads (`system_fingerprint`, `model`, `modelVersion`). `mode` makes every provider
-answer normally (`ok`), with its own error shape and a 500 or 429 (`error`), too late (`slow`), or with
-something that is not JSON (`garbage`). Every request is recorded with its headers and body.
+answer normally (`ok`), with its own error shape and a 500 or 429 (`error`), too late (`slow`), with
+something that is not JSON (`garbage`), with JSON nested deeper than a parser goes (`deep`), or with a 401
+that echoes the request's headers and API key back (`leaky`, as some gateways do). Any other path is a 404
+that echoes the request's headers too, like an internal endpoint would. Every request is recorded with
+its headers and body (`provider` "unknown" for another path).
 """
 
 import json
@@ -100,19 +103,25 @@ def _handler(fake: FakeProviders):
             parts = urlsplit(self.path)
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             body = json.loads(raw or b"{}")
+            headers = {k.lower(): v for k, v in self.headers.items()}
             found = [(name, pattern.match(parts.path)) for name, pattern in ROUTES if pattern.match(parts.path)]
+            provider, match = found[0] if found else ("unknown", None)
+            fake.requests.append(Recorded(provider, parts.path, parse_qs(parts.query), headers, body))
             if not found:
-                return self._send(404, {"error": {"message": "Unknown path"}})
-            provider, match = found[0]
-            fake.requests.append(
-                Recorded(
-                    provider, parts.path, parse_qs(parts.query), {k.lower(): v for k, v in self.headers.items()}, body
-                )
-            )
+                return self._send(404, {"error": {"message": "Unknown path", "path": self.path, "headers": headers}})
             if fake.mode == "slow":
                 time.sleep(fake.delay)
             if fake.mode == "garbage":
                 return self._send(200, None, raw=b"<html>Bad gateway</html>")
+            if fake.mode == "deep":
+                return self._send(200, None, raw=b"[" * 100_000)
+            if fake.mode == "leaky":
+                secret = next(
+                    (headers[h] for h in ("authorization", "api-key", "x-api-key", "x-goog-api-key") if h in headers),
+                    "",
+                )
+                message = f"Incorrect API key provided: {secret.removeprefix('Bearer ')}."
+                return self._send(401, {"error": {"message": message, "request_headers": headers}})
             status, answer = fake.answer(provider, match.groupdict().get("model") or body.get("model", ""))
             self._send(status, answer)
 

@@ -350,3 +350,36 @@ def test_the_admin_is_branded_and_the_root_leads_to_it(admin_client, client):
     assert "Django administration" not in admin_client.get("/admin/").content.decode()
     response = client.get("/")
     assert response.status_code == 302 and response["Location"] == "/admin/"
+
+
+def test_a_model_config_outside_the_model_id_rule_is_a_form_error(admin_client, lesson):
+    """The admin saves through the same service as the API: the same model-id rule, shown on the field."""
+    change_url = reverse("admin:templates_app_prompttemplate_change", args=[lesson.pk])
+    data = change_form_data(admin_client.get(change_url))
+    data["model_config"] = '{"provider": "azure-openai", "model": "../../../internal/steal?x="}'
+    response = admin_client.post(change_url, data)
+    assert response.status_code == 200
+    assert "'model' must be" in " ".join(response.context["adminform"].form.errors["model_config"])
+    lesson.refresh_from_db()
+    assert lesson.latest_version_number == 1
+
+    data["model_config"] = '{"provider": "azure-openai", "model": "gpt4o-deploy"}'
+    assert admin_client.post(change_url, data).status_code == 302
+    lesson.refresh_from_db()
+    assert lesson.served_version.model_config == {"provider": "azure-openai", "model": "gpt4o-deploy"}
+
+    add = admin_client.post(
+        reverse("admin:templates_app_prompttemplate_add"),
+        {
+            "workspace": lesson.workspace_id,
+            "key": "quiz",
+            "name": "Quiz",
+            "body": "Hi",
+            "priority": 0,
+            "model_config": '{"provider": "open ai", "model": "gpt-4o"}',
+        },
+    )
+    assert add.status_code == 200 and "'provider' must be" in " ".join(
+        add.context["adminform"].form.errors["model_config"]
+    )
+    assert not PromptTemplate.objects.filter(key="quiz").exists()

@@ -92,6 +92,86 @@ def test_invalid_fields_are_400_naming_the_field(writer, field, value):
     assert field in response.json()["error"]["details"]
 
 
+# The same rule as ensure-version's model_id (templates_app/model_config.py): a model id ends up in a
+# provider's URL path, so it holds no '/', '?', '#', '%', whitespace or control characters.
+BAD_MODEL_CONFIGS = [
+    {"provider": "azure-openai", "model": "../../../internal/steal?x="},
+    {"provider": "openai", "model": "a/b"},
+    {"provider": "openai", "model": "gpt-4o\r\nX-Injected: 1"},
+    {"provider": "openai", "model": "gpt-4o\n"},  # '$' would let a trailing newline through
+    {"provider": "openai", "model": " gpt-4o"},
+    {"provider": "openai", "model": "m" * 201},
+    {"provider": "openai", "model": "-gpt"},
+    {"provider": "openai", "model": "gpt%2e"},
+    {"provider": "open ai", "model": "gpt-4o"},
+    {"provider": "openai/../x", "model": "gpt-4o"},
+    {"provider": "p" * 33, "model": "gpt-4o"},
+    {"provider": "openai", "model": 7},
+]
+GOOD_MODEL_CONFIGS = [
+    {"provider": "openai", "model": "ft:gpt-4o-mini-2024-07-18:acme::abc123", "params": {}},
+    {"provider": "anthropic", "model": "claude-3-5-sonnet@20241022", "params": {}},
+    {"provider": "azure-openai", "model": "gpt4o_deploy.v2", "params": {}},
+    {"provider": "OpenAI", "model": "m" * 200, "params": {"temperature": 0}},
+    {"provider": "p" * 32, "model": "x", "params": {}},
+]
+
+
+@pytest.mark.parametrize("config", BAD_MODEL_CONFIGS)
+def test_a_model_config_model_or_provider_outside_the_model_id_rule_is_400_on_every_write(writer, config):
+    response = writer.post(T, {"key": "k", "name": "K", "template": "x", "model_config": config}, format="json")
+    assert response.status_code == 400 and code_of(response) == "validation_error"
+    assert "model_config" in response.json()["error"]["details"]
+    assert not PromptTemplate.objects.filter(key="k").exists()
+    create(writer)
+    for method, body in (("patch", {}), ("put", {"name": "Visual", "template": VISUAL})):
+        response = getattr(writer, method)(f"{T}/visual", {**body, "model_config": config}, format="json")
+        assert response.status_code == 400 and code_of(response) == "validation_error", method
+        assert "model_config" in response.json()["error"]["details"]
+    assert TemplateVersion.objects.filter(template__key="visual").count() == 1
+
+
+@pytest.mark.parametrize("config", GOOD_MODEL_CONFIGS)
+def test_model_ids_within_the_rule_are_saved(writer, config):
+    assert create(writer, model_config=config)["model_config"] == config
+    assert writer.patch(f"{T}/visual", {"model_config": None}, format="json").json()["model_config"] is None
+    assert writer.patch(f"{T}/visual", {"model_config": config}, format="json").json()["model_config"] == config
+
+
+@pytest.mark.parametrize(
+    "config",
+    # Strings without surrounding whitespace: ensure-version's fields trim it (and take 7 as "7") first.
+    [
+        c
+        for c in BAD_MODEL_CONFIGS + GOOD_MODEL_CONFIGS
+        if isinstance(c["model"], str) and c["model"] == c["model"].strip()
+    ],
+)
+def test_model_config_and_ensure_version_apply_one_rule(writer, config):
+    """What a template may store is exactly what ensure-version accepts as provider and model_id."""
+    saved = writer.post(T, {"key": "k", "name": "K", "template": "x", "model_config": config}, format="json")
+    create(writer)
+    probed = writer.post(
+        f"{T}/visual/ensure-version", {"provider": config["provider"], "model_id": config["model"]}, format="json"
+    )
+    assert (saved.status_code == 201) == (probed.status_code in (200, 201)), (saved.content, probed.content)
+
+
+def test_the_service_applies_the_rule_for_every_caller(workspace):
+    """The admin form saves through the services too: the rule is there, not only in the serializer."""
+    from promptconfig.common.errors import ValidationFailed
+    from templates_app.services import template_create, template_update
+
+    bad = {"provider": "openai", "model": "../../x", "params": {}}
+    with pytest.raises(ValidationFailed) as raised:
+        template_create(workspace=workspace, actor="t", key="k", name="K", template="x", model_config=bad)
+    assert "model_config" in raised.value.details
+    template = template_create(workspace=workspace, actor="t", key="k", name="K", template="x")
+    with pytest.raises(ValidationFailed):
+        template_update(template, actor="t", model_config=bad)
+    assert template.versions.count() == 1
+
+
 def test_an_invalid_variable_schema_is_422(writer):
     response = writer.post(
         T, {"key": "k", "name": "K", "template": "x", "variable_schema": {"type": "nonsense"}}, format="json"

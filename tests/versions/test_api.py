@@ -2,20 +2,24 @@
 concurrency, drift and metrics, on PostgreSQL and Redis."""
 
 import hashlib
+import logging
 from datetime import timedelta
 
 import pytest
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from promptconfig.common import metrics
-from templates_app.models import TemplateEvent
+from promptconfig.common.errors import ValidationFailed
+from templates_app.models import TemplateEvent, TemplateVersion
 from templates_app.services import template_create
 from tests.support.api import answer
 from tests.support.concurrency import all_at_once
 from tests.support.fake_providers import FakeProviders
 from tests.support.servers import free_port
+from versions import probes
 from versions.models import ProviderVersion
-from versions.services import ensure_version
+from versions.services import ensure_version, version_record
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -26,12 +30,12 @@ def ensure(client, key="lesson", **body):
     return client.post(f"/api/v1/templates/{key}/ensure-version", body, format="json")
 
 
-def attempts(provider: str, model: str) -> float:
-    return metrics.prompter_probe_attempts_total.labels(provider=provider, model=model)._value.get()
+def attempts(provider: str) -> float:
+    return metrics.prompter_probe_attempts_total.labels(provider=provider)._value.get()
 
 
-def failures(provider: str, model: str) -> float:
-    return metrics.prompter_probe_failures_total.labels(provider=provider, model=model)._value.get()
+def failures(provider: str) -> float:
+    return metrics.prompter_probe_failures_total.labels(provider=provider)._value.get()
 
 
 @pytest.fixture
@@ -112,18 +116,18 @@ def test_errors_and_scopes(writer, reader, make_client, lesson):
 def test_a_second_call_in_the_hour_does_not_probe_and_the_next_hour_does(writer, lesson, monkeypatch):
     start = timezone.now().replace(minute=5, second=0, microsecond=0)
     monkeypatch.setattr(timezone, "now", at(start))
-    before = attempts("openai", "gpt-4o")
+    before = attempts("openai")
     first = ensure(writer, provider="openai").json()
     monkeypatch.setattr(timezone, "now", at(start + timedelta(minutes=50)))
     second = ensure(writer, provider="openai")
     assert second.status_code == 200
     assert second.json()["probed"] is False and second.json()["created"] is False
     assert second.json()["provider_version_key"] == first["provider_version_key"]
-    assert attempts("openai", "gpt-4o") == before + 1
+    assert attempts("openai") == before + 1
     monkeypatch.setattr(timezone, "now", at(start + timedelta(minutes=65)))
     third = ensure(writer, provider="openai").json()
     assert third["probed"] is True and third["created"] is False
-    assert attempts("openai", "gpt-4o") == before + 2
+    assert attempts("openai") == before + 2
     record = ProviderVersion.objects.get()
     assert record.seen_count == 2 and record.last_seen_at == start + timedelta(minutes=65)
     assert record.first_seen_at == start
@@ -148,7 +152,7 @@ def test_fifty_concurrent_ensure_versions_leave_one_row_and_one_probe(workspace,
     settings.PROBE_SLEEP_MS = 100  # the first probe is still running when the others arrive
     template = template_create(workspace=workspace, actor="t", key="lesson", name="L", template=BODY)
     template = type(template).objects.select_related("workspace").get(pk=template.pk)
-    before = attempts("anthropic", "claude-x")
+    before = attempts("anthropic")
     results, errors = all_at_once(
         50, lambda _: ensure_version(template=template, provider="anthropic", model_id="claude-x")
     )
@@ -156,13 +160,11 @@ def test_fifty_concurrent_ensure_versions_leave_one_row_and_one_probe(workspace,
     assert ProviderVersion.objects.count() == 1
     assert sum(result.created for result in results) == 1 and sum(result.probed for result in results) == 1
     assert {result.record.provider_version_key for result in results} == {"claude-x"}
-    assert attempts("anthropic", "claude-x") == before + 1
+    assert attempts("anthropic") == before + 1
 
 
 @pytest.mark.django_db(transaction=True)
 def test_fifty_concurrent_upserts_of_one_key_leave_one_row(workspace):
-    from versions.services import version_record
-
     template = template_create(workspace=workspace, actor="t", key="lesson", name="L", template=BODY)
     template = type(template).objects.select_related("workspace").get(pk=template.pk)
     now = timezone.now()
@@ -209,14 +211,20 @@ def test_real_probes(writer, lesson, fake, provider, model, key, auth_header, au
 @pytest.mark.parametrize("provider", ["openai", "azure-openai", "anthropic", "google"])
 @pytest.mark.parametrize(
     ("mode", "expected"),
-    [("error", (502, "bad_gateway")), ("garbage", (502, "bad_gateway")), ("slow", (504, "gateway_timeout"))],
+    [
+        ("error", (502, "bad_gateway")),
+        ("garbage", (502, "bad_gateway")),
+        ("deep", (502, "bad_gateway")),  # JSON nested deeper than the parser goes (RecursionError): not a 500
+        ("slow", (504, "gateway_timeout")),
+    ],
 )
 def test_a_failed_probe_is_counted_and_answered_cleanly(writer, lesson, fake, provider, mode, expected):
     fake.mode = mode
-    before = failures(provider, "m-1")
+    before = failures(provider)
     response = ensure(writer, provider=provider, model_id="m-1")
     assert answer(response) == expected
-    assert failures(provider, "m-1") == before + 1
+    assert set(response.json()["error"]["details"]) <= {"provider", "status"}  # never the upstream answer
+    assert failures(provider) == before + 1
     assert ProviderVersion.objects.count() == 0
     fake.mode = "ok"  # the failure freed the hour: the next call probes again
     assert ensure(writer, provider=provider, model_id="m-1").json()["probed"] is True
@@ -234,14 +242,14 @@ def test_a_new_key_is_drift_in_the_history_the_drift_endpoint_and_the_metric(rea
     start = timezone.now().replace(minute=1, second=0, microsecond=0)
     monkeypatch.setattr(timezone, "now", at(start))
     ensure(writer, provider="openai")
-    drift_before = metrics.prompter_model_drift_total.labels(provider="openai", model="gpt-4o")._value.get()
+    drift_before = metrics.prompter_model_drift_total.labels(provider="openai")._value.get()
     assert reader.get("/api/v1/templates/lesson/drift").json()["provider"] == []
 
     fake.keys["openai"] = "fp_live_NEW"
     monkeypatch.setattr(timezone, "now", at(start + timedelta(hours=1)))
     changed = ensure(writer, provider="openai").json()
     assert changed["created"] is True and changed["provider_version_key"] == "fp_live_NEW"
-    assert metrics.prompter_model_drift_total.labels(provider="openai", model="gpt-4o")._value.get() == drift_before + 1
+    assert metrics.prompter_model_drift_total.labels(provider="openai")._value.get() == drift_before + 1
 
     event = TemplateEvent.objects.get(template=lesson, kind="model_drift")
     assert event.data == {"provider": "openai", "model_id": "gpt-4o", "from": "fp_live_0a1b2c3d", "to": "fp_live_NEW"}
@@ -250,8 +258,8 @@ def test_a_new_key_is_drift_in_the_history_the_drift_endpoint_and_the_metric(rea
     (drift,) = reader.get("/api/v1/templates/lesson/drift").json()["provider"]
     assert drift["current_key"] == "fp_live_NEW" and drift["previous_keys"] == ["fp_live_0a1b2c3d"]
     listed = reader.get("/api/v1/templates/lesson/model-versions").json()
-    assert [v["provider_version_key"] for v in listed["versions"]] == ["fp_live_NEW", "fp_live_0a1b2c3d"]
-    assert listed["drift"] == [drift]
+    assert [v["provider_version_key"] for v in listed["results"]] == ["fp_live_NEW", "fp_live_0a1b2c3d"]
+    assert listed["count"] == 2 and listed["drift"] == [drift]
 
     fake.keys["openai"] = "fp_live_0a1b2c3d"  # back to a key seen before: no new drift event
     monkeypatch.setattr(timezone, "now", at(start + timedelta(hours=2)))
@@ -265,7 +273,205 @@ def test_the_metrics_text(writer, client, lesson, fake):
     fake.mode = "error"
     ensure(writer, provider="anthropic", model_id="claude-x")
     text = client.get("/metrics").content.decode()
-    assert 'prompter_probe_attempts_total{model="gpt-4o",provider="openai"}' in text
-    assert 'prompter_probe_failures_total{model="claude-x",provider="anthropic"}' in text
+    assert 'prompter_probe_attempts_total{provider="openai"}' in text
+    assert 'prompter_probe_failures_total{provider="anthropic"}' in text
     assert 'prompter_ensure_version_seconds_bucket{le="0.005",provider="openai"}' in text
     assert "prompter_ensure_version_seconds_count" in text
+
+
+def test_the_probe_metrics_have_a_bounded_label_set(writer, client, lesson, settings):
+    """Model ids (and provider names) are free-form: a thousand of them must not make a thousand series."""
+    settings.PROBE_MODE = "stub"
+    for n in range(3):
+        assert ensure(writer, provider=f"vendor{n}", model_id=f"free-form-model-{n}").status_code == 201
+    text = client.get("/metrics").content.decode()
+    lines = [line for line in text.splitlines() if line.startswith("prompter_")]
+    assert lines and not [line for line in lines if "model=" in line]
+    assert not [line for line in lines if "free-form-model" in line or "vendor" in line]
+    assert 'prompter_probe_attempts_total{provider="other"}' in text
+
+
+# --- probes: a value is one path segment; the upstream answer is logged, never returned --------------
+@pytest.mark.parametrize(
+    ("model", "path"),
+    [
+        ("../../../internal/steal?x=", "/openai/deployments/..%2F..%2F..%2Finternal%2Fsteal%3Fx%3D/chat/completions"),
+        ("dep#frag", "/openai/deployments/dep%23frag/chat/completions"),
+        ("a b%2F", "/openai/deployments/a%20b%252F/chat/completions"),
+    ],
+)
+def test_the_azure_deployment_is_one_percent_encoded_path_segment(fake, model, path):
+    """The probe itself (whatever a caller gives it) keeps the value inside its path segment."""
+    assert probes.azure_openai_probe(model) == "fp_live_azure_9f8e7d6c"
+    (request,) = fake.requests
+    assert (request.provider, request.path) == ("azure-openai", path)
+    assert request.query == {"api-version": ["2024-10-21"]}
+
+
+def test_the_gemini_model_is_one_percent_encoded_path_segment(fake):
+    assert probes.google_probe("../../v1/steal?key=") == "gemini-1.5-pro-002"
+    (request,) = fake.requests
+    assert (request.provider, request.path) == (
+        "google",
+        "/v1beta/models/..%2F..%2Fv1%2Fsteal%3Fkey%3D:generateContent",
+    )
+
+
+@pytest.mark.parametrize(
+    ("provider", "model", "path"),
+    [
+        ("google", "gemini-1.5-pro@001", "/v1beta/models/gemini-1.5-pro%40001:generateContent"),
+        ("azure-openai", "ft:gpt-4o:acme", "/openai/deployments/ft%3Agpt-4o%3Aacme/chat/completions"),
+    ],
+)
+def test_valid_model_ids_are_percent_encoded_in_the_path_too(writer, lesson, fake, provider, model, path):
+    assert ensure(writer, provider=provider, model_id=model).status_code == 201
+    (request,) = fake.requests
+    assert request.path == path
+
+
+@pytest.mark.parametrize(
+    ("provider", "header", "secret"),
+    [
+        ("openai", "authorization", "sk-test-openai"),
+        ("azure-openai", "api-key", "azure-test-key"),
+        ("anthropic", "x-api-key", "sk-ant-test"),
+        ("google", "x-goog-api-key", "gemini-test-key"),
+    ],
+)
+def test_the_upstream_answer_is_logged_redacted_and_never_returned(
+    writer, lesson, fake, caplog, provider, header, secret
+):
+    fake.mode = "leaky"  # a 401 that echoes the request's headers and the key back
+    with caplog.at_level(logging.WARNING, logger="promptconfig.versions"):
+        response = ensure(writer, provider=provider, model_id="m-1")
+    assert answer(response) == (502, "bad_gateway")
+    assert response.json()["error"]["details"] == {"provider": provider, "status": 401}
+    assert secret.encode() not in response.content and b"request_headers" not in response.content
+    (logged,) = [r.getMessage() for r in caplog.records if f"probe: {provider} answered 401" in r.getMessage()]
+    assert "request_headers" in logged and f"'{header}': [REDACTED]" in logged.replace('\\"', "'").replace('"', "'")
+    assert "Incorrect API key provided: [REDACTED]" in logged
+    assert secret not in "".join(r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ('{"authorization": "Bearer abc.def-123"}', '{"authorization": [REDACTED]}'),
+        ("Authorization: Bearer abcdefghij\r\nHost: x", "Authorization: [REDACTED]\r\nHost: x"),
+        ("GET /v1?key=AIzaSyA1234567890abcdefghij&alt=json", "GET /v1?key=[REDACTED]&alt=json"),
+        ("token=t0k3n; client_secret: 's3cr3t'", "token=[REDACTED]; client_secret: [REDACTED]"),
+        ("bad key sk-proj-AbC_123-xyz here", "bad key [REDACTED] here"),
+        ('{"error": {"message": "Overloaded", "type": "overloaded_error"}}', None),  # nothing secret: kept
+    ],
+)
+def test_redaction(text, redacted):
+    assert probes.redact(text) == (text if redacted is None else redacted)
+
+
+def test_an_httpx_invalid_url_is_a_502_and_frees_the_hour(writer, lesson, fake, settings, monkeypatch):
+    monkeypatch.setattr(timezone, "now", at(timezone.now().replace(minute=10)))
+    settings.OPENAI_BASE_URL = "http://127.0.0.1:not-a-port"  # httpx.InvalidURL: not an httpx.HTTPError
+    before = failures("openai")
+    response = ensure(writer, provider="openai")
+    assert answer(response) == (502, "bad_gateway")
+    assert response.json()["error"]["details"] == {"provider": "openai"}
+    assert failures("openai") == before + 1
+    settings.OPENAI_BASE_URL = fake.url
+    again = ensure(writer, provider="openai")  # the same hour: it probes again instead of a 504
+    assert again.status_code == 201 and again.json()["probed"] is True
+
+
+def test_a_key_the_database_cannot_store_is_a_502_and_frees_the_hour(writer, lesson, fake, monkeypatch):
+    monkeypatch.setattr(timezone, "now", at(timezone.now().replace(minute=10)))
+    fake.keys["openai"] = "fp_\u0000_nul"  # PostgreSQL text cannot hold NUL
+    assert answer(ensure(writer, provider="openai")) == (502, "bad_gateway")
+    fake.keys["openai"] = "fp_live_ok"
+    again = ensure(writer, provider="openai")
+    assert again.status_code == 201 and again.json()["provider_version_key"] == "fp_live_ok"
+
+
+# --- a stored model_config is checked too; any failure frees the hour --------------------------------
+def store_model_config(template, config: dict) -> None:
+    """Write a model_config straight to the served version, as a row saved before it was validated."""
+    TemplateVersion.objects.filter(pk=template.served_version_id).update(model_config=config)
+
+
+@pytest.mark.parametrize("provider", ["azure-openai", "google"])
+def test_a_stored_model_cannot_send_the_api_key_to_another_path(writer, lesson, fake, provider):
+    store_model_config(lesson, {"provider": provider, "model": "../../../internal/steal?x=", "params": {}})
+    response = ensure(writer, provider=provider)
+    assert answer(response) == (400, "validation_error")
+    assert "model_config" in response.json()["error"]["details"]
+    assert fake.requests == []  # nothing was sent anywhere, least of all the key to /internal/steal
+    assert b"test-key" not in response.content and b"sk-" not in response.content
+
+
+@pytest.mark.parametrize(
+    ("provider", "model"),
+    [("azure-openai", "dep\r\nX-Injected: 1"), ("anthropic", "c" * 300), ("openai", "gpt-4o\n")],
+)
+def test_a_stored_unusable_model_is_a_400_every_time_never_a_500_or_504(writer, lesson, fake, provider, model):
+    store_model_config(lesson, {"provider": provider, "model": model, "params": {}})
+    for _ in range(2):  # the same hour: before the fix a 500, then 504s for the rest of the hour
+        response = ensure(writer, provider=provider)
+        assert answer(response) == (400, "validation_error")
+        assert "model_config" in response.json()["error"]["details"]
+    assert fake.requests == [] and ProviderVersion.objects.count() == 0
+
+
+def test_the_service_refuses_an_unusable_model_from_any_caller(lesson, fake):
+    """The hourly task calls the service with the stored model: the same rule applies there."""
+    template = type(lesson).objects.select_related("workspace", "served_version").get(pk=lesson.pk)
+    for model in ("dep\r\nX: 1", "m" * 300, "../x"):
+        with pytest.raises(ValidationFailed):
+            ensure_version(template=template, provider="azure-openai", model_id=model)
+    assert fake.requests == []
+
+
+def test_any_failure_after_the_probe_frees_the_hour(writer, lesson, fake, monkeypatch):
+    """An unexpected error (here the database refusing the write) is a 500, but the guard is released in a
+    `finally`: the next call in the same hour probes again rather than waiting for a 504."""
+    monkeypatch.setattr(timezone, "now", at(timezone.now().replace(minute=10)))
+
+    def refuse_the_insert(execute, sql, params, many, context):
+        if sql.startswith(f'INSERT INTO "{ProviderVersion._meta.db_table}"'):
+            raise DatabaseError("disk full")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(refuse_the_insert):
+        assert answer(ensure(writer, provider="openai")) == (500, "server_error")
+    again = ensure(writer, provider="openai")
+    assert again.status_code == 201 and again.json()["probed"] is True
+    assert len(fake.requests) == 2 and ProviderVersion.objects.count() == 1
+
+
+# --- model-versions is paginated ---------------------------------------------------------------------
+def test_model_versions_is_paginated_with_the_drift_beside_the_page(reader, lesson):
+    start = timezone.now() - timedelta(days=1)
+    for n in range(5):  # five keys for one model: four drifts
+        version_record(
+            template=lesson, provider="openai", model_id="gpt-4o", version_key=f"fp_{n}", now=start + timedelta(hours=n)
+        )
+    version_record(template=lesson, provider="anthropic", model_id="claude", version_key="claude", now=start)
+    url = "/api/v1/templates/lesson/model-versions"
+
+    first = reader.get(f"{url}?page_size=2").json()
+    assert set(first) == {"count", "next", "previous", "results", "template_id", "drift"}
+    assert first["count"] == 6 and first["previous"] is None and "page=2" in first["next"]
+    assert first["template_id"] == "lesson"
+    assert [v["provider_version_key"] for v in first["results"]] == ["claude", "fp_4"]
+    (drift,) = first["drift"]  # the whole template's drift, whatever the page
+    assert drift["current_key"] == "fp_4" and drift["previous_keys"] == ["fp_0", "fp_1", "fp_2", "fp_3"]
+
+    last = reader.get(f"{url}?page_size=2&page=3").json()
+    assert [v["provider_version_key"] for v in last["results"]] == ["fp_1", "fp_0"]
+    assert last["next"] is None and last["drift"] == [drift]
+    keys = [
+        v["provider_version_key"]
+        for page in (1, 2, 3)
+        for v in reader.get(f"{url}?page_size=2&page={page}").json()["results"]
+    ]
+    assert sorted(keys) == ["claude", "fp_0", "fp_1", "fp_2", "fp_3", "fp_4"]
+    assert len(reader.get(url).json()["results"]) == 6  # the default page size (50)
+    assert answer(reader.get(f"{url}?page=9")) == (404, "not_found")
