@@ -29,7 +29,7 @@ class ABTestViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
     serializer_class = ABTestSerializer
     filterset_fields = ["status"]
     lookup_value_regex = r"[^/]+"
-    action_scopes = {"select": "read", "metrics": "read"}  # runtime calls, as the contract says
+    action_scopes = {"select": "read", "metrics": "read"}  # runtime calls, as the API contract says
     action_throttle_scopes = {"select": "runtime", "metrics": "runtime", "analyze": "expensive"}
 
     def get_queryset(self):

@@ -99,7 +99,7 @@ PROMPT_DATA_BATCH = inline_serializer(
 
 
 class RuntimeView(WorkspaceScopedMixin, APIView):
-    required_scope = "read"  # the contract lets read keys make runtime calls
+    required_scope = "read"  # the API contract lets read keys make runtime calls
     throttle_scope = "runtime"
 
     def each_item(self, request, serializer_class, work: Callable) -> list[tuple[Any, dict | None]]:

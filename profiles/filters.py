@@ -4,7 +4,7 @@ from profiles.models import UserProfile
 
 
 class ProfileFilter(django_filters.FilterSet):
-    """List filters of the contract."""
+    """List filters of the API contract."""
 
     learning_style = django_filters.ChoiceFilter(choices=UserProfile.LearningStyle.choices)
     difficulty_level = django_filters.ChoiceFilter(choices=UserProfile.DifficultyLevel.choices)

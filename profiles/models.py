@@ -107,7 +107,7 @@ class UserProfile(models.Model):
     attributes = models.JSONField(default=dict, blank=True, validators=[validate_attributes])
     total_sessions = models.PositiveIntegerField(default=0)
     average_session_duration = models.FloatField(default=0.0, help_text="Seconds.")
-    # null = not known; the contract represents it as null rather than "".
+    # null = not known; the API contract represents it as null rather than "".
     preferred_time_of_day = models.CharField(max_length=50, null=True, blank=True, default=None)  # noqa: DJ001
     last_active = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -27,7 +27,7 @@ def choice_field(choices: type[models.TextChoices]) -> serializers.ChoiceField:
 
 
 class ProfileSerializer(serializers.ModelSerializer):
-    """The contract's profile representation (read side)."""
+    """The profile representation (read side)."""
 
     class Meta:
         model = UserProfile

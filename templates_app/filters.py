@@ -25,7 +25,7 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
 
 
 class TemplateFilter(django_filters.FilterSet):
-    """List filters of the contract; also applied to the `filters` of POST /templates/search."""
+    """List filters of the API contract; also applied to the `filters` of POST /templates/search."""
 
     category = django_filters.CharFilter()
     language = django_filters.CharFilter()

@@ -100,7 +100,7 @@ class TemplateVersion(models.Model):
 
     @property
     def all_variables(self) -> list[str]:
-        """What the body uses plus what the version declares: the contract's `variables`."""
+        """What the body uses plus what the version declares: the API contract's `variables`."""
         return sorted({*self.used_variables, *self.variables})
 
 

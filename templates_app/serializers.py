@@ -36,7 +36,7 @@ def _labels_of(template: PromptTemplate) -> dict[str, int]:
 
 
 class TemplateSerializer(serializers.ModelSerializer):
-    """The contract's template representation (read side)."""
+    """The template representation (read side)."""
 
     id = serializers.CharField(source="key", read_only=True)
     template = serializers.CharField(source="served_version.body", read_only=True)

@@ -1,4 +1,4 @@
-"""The one domain error type. Services raise it; the exception handler renders the contract shape."""
+"""The one domain error type. Services raise it; the exception handler renders the API contract's shape."""
 
 from typing import Any
 

@@ -1,4 +1,4 @@
-"""Every failure under /api/ leaves as the contract's JSON error shape."""
+"""Every failure under /api/ leaves as the API contract's JSON error shape."""
 
 import logging
 from typing import Any
@@ -14,7 +14,7 @@ from promptconfig_client.engine import RenderError
 
 logger = logging.getLogger("promptconfig.errors")
 
-# DRF exception class -> contract code. Order matters: subclasses first.
+# DRF exception class -> the API contract's error code. Order matters: subclasses first.
 _DRF_CODES: list[tuple[type[Exception], str]] = [
     (drf.ParseError, "validation_error"),
     (drf.NotAuthenticated, "authentication_failed"),

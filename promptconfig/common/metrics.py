@@ -1,4 +1,4 @@
-"""Every custom Prometheus metric of the contract, registered once, here.
+"""Every custom Prometheus metric of the API contract, registered once, here.
 
 Under gunicorn the exporter runs in prometheus_client's multiprocess mode (PROMETHEUS_MULTIPROC_DIR,
 set by docker/gunicorn.conf.py), so each worker's samples are summed at scrape time.

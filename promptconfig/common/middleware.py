@@ -58,7 +58,7 @@ class ApiGuardMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        """A non-DRF view under /api/ that fails still answers in the contract's shape."""
+        """A non-DRF view under /api/ that fails still answers in the API contract's shape."""
         if not is_api_path(request):
             return None
         logger.error("unhandled error on %s", request.path, exc_info=exception)

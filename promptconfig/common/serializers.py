@@ -36,7 +36,7 @@ class RequestSerializer(StrictBody, serializers.Serializer):
     `to_internal_value`, the same validators and `validate_<field>`, then the serializer's `validate`,
     on the declared fields themselves (no copies). Anything unusual (a non-object body, a missing
     required field, a null or blank value, a field with its own `run_validation` or `source`, any error)
-    goes through DRF unchanged, which produces the contract's error details.
+    goes through DRF unchanged, which produces the API contract's error details.
     """
 
     def run_validation(self, data=fields.empty):

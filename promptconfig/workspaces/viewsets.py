@@ -35,7 +35,7 @@ class WorkspaceScopedMixin:
 
     @staticmethod
     def validated(serializer_class, data, **kwargs) -> dict:
-        """Validate request data with a serializer; a failure is the contract's 400 validation_error."""
+        """Validate request data with a serializer; a failure is the API contract's 400 validation_error."""
         if not kwargs and issubclass(serializer_class, RequestSerializer):
             value = serializer_class.fast_validated(data)
             if value is not None:

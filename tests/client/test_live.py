@@ -218,7 +218,7 @@ def test_a_restarted_server_is_found_again(live, tmp_path):
 
 
 def test_the_live_servers_error_codes_map_to_their_exceptions(live, workspace):
-    """Every code the service can be made to answer here; 429 and the 5xx codes are covered by test_faults."""
+    """Every code the service can be made to answer here; the 5xx codes are covered by test_faults."""
     from promptconfig.workspaces.services import api_key_create
     from templates_app.services import template_create, template_set_lifecycle
 
@@ -263,3 +263,8 @@ def test_the_live_servers_error_codes_map_to_their_exceptions(live, workspace):
         with pytest.raises(pcc.MissingVariables) as missing:
             pc.generate("u42", template_id="lesson")
         assert missing.value.missing == ["topic"]
+        # 429: batches are expensive calls, 60 a minute per key by default; the 61st is refused.
+        with pytest.raises(pcc.RateLimited) as limited:
+            for _ in range(61):
+                pc.prefetch([{"user_id": "u42", "template_id": "lesson"}])
+        assert limited.value.status == 429 and limited.value.code == "rate_limited"
