@@ -63,14 +63,16 @@ MIDDLEWARE = [
     "promptconfig.common.middleware.ApiNoStoreMiddleware",
     "promptconfig.common.middleware.ApiGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # The promptconfig.common ones are Django's and django-csp's middleware for pages outside /api/ only
+    # (promptconfig/common/middleware.py): API calls authenticate with keys and skip them.
+    "promptconfig.common.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "promptconfig.common.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "promptconfig.common.middleware.CsrfViewMiddleware",
+    "promptconfig.common.middleware.AuthenticationMiddleware",
+    "promptconfig.common.middleware.MessageMiddleware",
+    "promptconfig.common.middleware.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
     # Last, as django-axes asks: turns a login refused for too many failures into its lockout page.
     "axes.middleware.AxesMiddleware",

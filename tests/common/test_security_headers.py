@@ -113,3 +113,12 @@ def test_prompt_data_keeps_its_own_cache_control(make_client, workspace):
 
 def test_pages_outside_the_api_keep_their_own_cache_headers(client):
     assert "no-store" not in client.get("/metrics").get("Cache-Control", "")
+
+
+def test_api_calls_skip_the_site_only_middleware(client, db):
+    """No session cookie, frame options or CSP on API answers; the admin still gets all three."""
+    api = client.get("/api/v1/templates")
+    assert "sessionid" not in api.cookies and "csrftoken" not in api.cookies
+    assert "X-Frame-Options" not in api and "Content-Security-Policy" not in api
+    page = client.get("/admin/login/")
+    assert page["X-Frame-Options"] == "DENY" and "Content-Security-Policy" in page and "csrftoken" in page.cookies
