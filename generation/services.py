@@ -81,6 +81,30 @@ def resolve(template: PromptTemplate, version: TemplateVersion) -> Resolved:
     return Resolved(template=template, version=version, includes=includes, used=used, declared=set(version.variables))
 
 
+def serving(
+    *,
+    workspace: Workspace,
+    user_id: str,
+    template_id: str | None,
+    node_name: str | None,
+    language: str | None,
+    version: int | None,
+    label: str | None,
+) -> tuple[Mapping[str, Any], Resolved, Routed | None]:
+    """The caller's profile variables, and the version they get (by key or node; in the request's language,
+    else the profile's, else the workspace's; by the lifecycle rules, then their A/B variant) with its includes."""
+    profile = profile_variables(workspace_id=workspace.pk, user_id=user_id)
+    template = template_for_caller(
+        workspace=workspace,
+        template_id=template_id,
+        node_name=node_name,
+        language=language,
+        preferred=preferred_language(profile),
+    )
+    template, chosen, routed = serve(template, user_id=user_id, version=version, label=label)
+    return profile, resolve(template, chosen), routed
+
+
 def prompt_cache_key(workspace_id: int, version: TemplateVersion, applied: Mapping[str, Any], includes: Mapping) -> str:
     material = json.dumps([version.pk, applied, sorted(includes.items())], sort_keys=True, default=str)
     return f"prompts:{workspace_id}:{hashlib.sha256(material.encode()).hexdigest()}"
@@ -111,16 +135,16 @@ def generate(
     `deadline` (time.monotonic() seconds) bounds the render; a batch passes the request's own."""
     started = time.perf_counter()
     context, custom_variables = context or {}, custom_variables or {}
-    profile = profile_variables(workspace_id=workspace.pk, user_id=user_id)
-    template = template_for_caller(
+    profile, resolved, routed = serving(
         workspace=workspace,
+        user_id=user_id,
         template_id=template_id,
         node_name=node_name,
         language=language,
-        preferred=preferred_language(profile),
+        version=version,
+        label=label,
     )
-    template, chosen, routed = serve(template, user_id=user_id, version=version, label=label)
-    resolved = resolve(template, chosen)
+    template = resolved.template
     variables = collect_variables(profile=profile, context=context, custom=custom_variables)
     # The render (and its cache key) gets every variable the version reads or declares; the answer lists as
     # applied only what the body and its includes read.
@@ -204,16 +228,16 @@ def prompt_data(
     answer, so the client's render agrees); the other variables the body and includes use, and the
     placeholders do not supply, are `optional_dynamic` (read only behind `is defined`, `default` and the like).
     """
-    profile = profile_variables(workspace_id=workspace.pk, user_id=user_id)
-    template = template_for_caller(
+    profile, resolved, routed = serving(
         workspace=workspace,
+        user_id=user_id,
         template_id=template_id,
         node_name=node_name,
         language=language,
-        preferred=preferred_language(profile),
+        version=version,
+        label=label,
     )
-    template, chosen, routed = serve(template, user_id=user_id, version=version, label=label)
-    resolved = resolve(template, chosen)
+    template = resolved.template
     placeholders = base_variables(profile)
     required = ENGINE.required_variables(
         resolved.version.body,

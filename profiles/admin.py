@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 
 from profiles.models import UserProfile
 from profiles.services import EDITABLE_FIELDS, profile_create, profile_delete, profile_update
+from promptconfig.common.variables import PROFILE_FIELDS
 
 SESSION_FIELDS = ("total_sessions", "average_session_duration", "last_active")
 
@@ -30,19 +31,7 @@ class UserProfileAdmin(admin.ModelAdmin):
         (None, {"fields": ("workspace", "user_id", "username", "email")}),
         (
             "Preferences",
-            {
-                "fields": (
-                    "learning_style",
-                    "difficulty_level",
-                    "language_preference",
-                    "content_length_preference",
-                    "example_preference",
-                    "format_preference",
-                    "preferred_subjects",
-                    "preferred_time_of_day",
-                    "attributes",
-                )
-            },
+            {"fields": (*PROFILE_FIELDS, "preferred_time_of_day", "attributes")},
         ),
         ("Sessions", {"fields": (*SESSION_FIELDS, "created_at", "updated_at")}),
     )

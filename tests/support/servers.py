@@ -133,13 +133,7 @@ def celery_worker(env: dict[str, str], *, log_path: Path, beat: bool = False) ->
             time.sleep(0.2)
         yield process
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(process)
         log.close()
 
 
