@@ -236,6 +236,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "promptconfig.common.schema.strip_trailing_slashes",
+        "promptconfig.common.schema.document_operations",
     ],
 }
 # Request bodies above this size are refused with 413 payload_too_large.

@@ -1,7 +1,7 @@
 import copy
 
 from django.db import transaction
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -42,6 +42,11 @@ from templates_app.serializers import (
 
 LANGUAGE_PARAM = OpenApiParameter("language", str, description="Language variant (falls back de-AT -> de -> default)")
 NUMBER = r"(?P<number>[0-9]+)"
+
+RELATIONSHIP_LISTS = inline_serializer(
+    "RelationshipLists",
+    {"outgoing": RelationshipSerializer(many=True), "incoming": RelationshipSerializer(many=True)},
+)
 
 
 class TemplateViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
@@ -197,7 +202,13 @@ class TemplateViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
             fork = services.template_fork(template=self._for_write(key), actor=self.actor, **data)
         return Response(self._fresh(fork), status=status.HTTP_201_CREATED)
 
-    @extend_schema(parameters=[LANGUAGE_PARAM], request=RelationshipCreateSerializer)
+    @extend_schema(methods=["GET"], parameters=[LANGUAGE_PARAM], responses=RELATIONSHIP_LISTS)
+    @extend_schema(
+        methods=["POST"],
+        parameters=[LANGUAGE_PARAM],
+        request=RelationshipCreateSerializer,
+        responses={201: RelationshipSerializer},
+    )
     @action(detail=True, methods=["get", "post"])
     def relationships(self, request, key=None):
         if request.method == "POST":
