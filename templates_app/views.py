@@ -2,7 +2,7 @@ import copy
 
 from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import mixins, status
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -43,6 +43,38 @@ from templates_app.serializers import (
 LANGUAGE_PARAM = OpenApiParameter("language", str, description="Language variant (falls back de-AT -> de -> default)")
 NUMBER = r"(?P<number>[0-9]+)"
 
+SUGGESTIONS = inline_serializer(
+    "Suggestions",
+    {
+        "version": serializers.IntegerField(),
+        "suggestions": inline_serializer(
+            "Suggestion",
+            {
+                "code": serializers.CharField(),
+                "severity": serializers.ChoiceField(choices=["error", "warning", "info"]),
+                "message": serializers.CharField(),
+            },
+            many=True,
+        ),
+    },
+)
+CHANGES = serializers.DictField(
+    child=inline_serializer("Change", {"from": serializers.JSONField(), "to": serializers.JSONField()}),
+    help_text='`{"dotted.path": {"from", "to"}}`',
+)
+COMPARISON = inline_serializer(
+    "Comparison",
+    {
+        "from": serializers.IntegerField(),
+        "to": serializers.IntegerField(),
+        "content_diff": serializers.CharField(help_text="unified diff"),
+        "similarity": serializers.FloatField(min_value=0, max_value=1),
+        "variables_added": serializers.ListField(child=serializers.CharField()),
+        "variables_removed": serializers.ListField(child=serializers.CharField()),
+        "metadata_changes": CHANGES,
+        "model_config_changes": CHANGES,
+    },
+)
 RELATIONSHIP_LISTS = inline_serializer(
     "RelationshipLists",
     {"outgoing": RelationshipSerializer(many=True), "incoming": RelationshipSerializer(many=True)},
@@ -126,7 +158,7 @@ class TemplateViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
 
     # --- versions and labels -------------------------------------------------------------------
     @extend_schema(parameters=[LANGUAGE_PARAM], responses=VersionSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], filter_backends=[])
     def versions(self, request, key=None):
         page = self.paginate_queryset(version_list(template=self._read(key)))
         return self.get_paginated_response(VersionSerializer(page, many=True).data)
@@ -157,7 +189,8 @@ class TemplateViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
             LANGUAGE_PARAM,
             OpenApiParameter("from", int, required=True),
             OpenApiParameter("to", int, required=True),
-        ]
+        ],
+        responses=COMPARISON,
     )
     @action(detail=True, methods=["get"], url_path="versions/compare")
     def compare(self, request, key=None):
@@ -179,7 +212,7 @@ class TemplateViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
         return Response(self._fresh(template))
 
     @extend_schema(parameters=[LANGUAGE_PARAM], responses=EventSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], filter_backends=[])
     def history(self, request, key=None):
         page = self.paginate_queryset(event_list(template=self._read(key)))
         return self.get_paginated_response(EventSerializer(page, many=True).data)
@@ -222,7 +255,7 @@ class TemplateViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
         return Response({name: RelationshipSerializer(rows, many=True).data for name, rows in lists.items()})
 
     # --- review ----------------------------------------------------------------------------------
-    @extend_schema(parameters=[LANGUAGE_PARAM, OpenApiParameter("version", int)])
+    @extend_schema(parameters=[LANGUAGE_PARAM, OpenApiParameter("version", int)], responses=SUGGESTIONS)
     @action(detail=True, methods=["get"])
     def suggestions(self, request, key=None):
         template = self._read(key)
@@ -232,7 +265,7 @@ class TemplateViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
 
     # --- search ----------------------------------------------------------------------------------
     @extend_schema(request=SearchSerializer, responses=TemplateSerializer(many=True))
-    @action(detail=False, methods=["post"])
+    @action(detail=False, methods=["post"], filter_backends=[])
     def search(self, request):
         data = self.validated(SearchSerializer, request.data)
         filterset = TemplateFilter(data={**data["filters"], "search": data["query"]}, queryset=self.get_queryset())

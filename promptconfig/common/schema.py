@@ -485,6 +485,129 @@ OPERATIONS: dict[str, tuple[str, str, str, dict | None, tuple[str, ...]]] = {
 }
 
 
+# Constraints of request bodies that span fields (JSON Schema keywords merged into the component).
+RUNTIME_TARGET = {
+    "anyOf": [{"required": ["template_id"]}, {"required": ["node_name"]}],
+    "not": {"required": ["version", "label"]},
+}
+BODY_CONSTRAINTS = {
+    "Feedback": {
+        "anyOf": [
+            {"required": ["rating"]},
+            {"required": ["effectiveness_score"]},
+            {"required": ["metrics"], "properties": {"metrics": {"minProperties": 1}}},
+        ]
+    },
+    # Without a key, the key is derived from the name (its ASCII letters and digits).
+    "TemplateWrite": {"anyOf": [{"required": ["key"]}, {"properties": {"name": {"pattern": "[A-Za-z0-9]"}}}]},
+    "GenerateRequest": RUNTIME_TARGET,
+    "PromptDataRequest": RUNTIME_TARGET,
+}
+# Operations that can answer 404 without a path parameter: a template named in the body or a query, a page past
+# the last one.
+NOT_FOUND_WITHOUT_PATH = {
+    "v1_prompts_generate_create",
+    "v1_generate_prompt_create",
+    "v1_prompt_data_create",
+    "analytics_usage",
+}
+# Integer query parameters that count versions (or pages) from 1.
+FROM_ONE = {"version", "baseline", "from", "to", "page", "page_size"}
+
+
+def base_name(operation: dict) -> str | None:
+    """The request body's component name without drf-spectacular's `Patched` and `Request` affixes."""
+    for media in operation.get("requestBody", {}).get("content", {}).values():
+        return (
+            media.get("schema", {}).get("$ref", "").rsplit("/", 1)[-1].removeprefix("Patched").removesuffix("Request")
+        )
+    return None
+
+
+def _request_components(result) -> set[str]:
+    names = set()
+    for item in result["paths"].values():
+        for method in METHODS:
+            body = (item.get(method) or {}).get("requestBody")
+            for media in (body or {}).get("content", {}).values():
+                ref = media.get("schema", {}).get("$ref", "")
+                if ref.startswith("#/components/schemas/"):
+                    names.add(ref.rsplit("/", 1)[1])
+    return names
+
+
+def _drop_internal_descriptions(schemas: dict) -> None:
+    """Components inherit the docstrings of the project's serializer base classes (about fast paths and unknown
+    fields): notes for the server's authors, not for API users."""
+    import inspect
+
+    from promptconfig.common.serializers import RequestSerializer, StrictBody
+
+    internal = {inspect.cleandoc(base.__doc__ or "") for base in (StrictBody, RequestSerializer)}
+    for schema in schemas.values():
+        if inspect.cleandoc(schema.get("description", "")) in internal:
+            schema.pop("description")
+
+
+def _template_updates(result) -> None:
+    """An update cannot change `key`, `language` or `status` (400): its body is the create body without them."""
+    schemas = result["components"]["schemas"]
+    item = result["paths"].get("/api/v1/templates/{key}", {})
+    for method, name in (("put", "TemplateUpdateRequest"), ("patch", "PatchedTemplateUpdateRequest")):
+        media = item.get(method, {}).get("requestBody", {}).get("content", {})
+        for body in media.values():
+            source = schemas[body["schema"]["$ref"].rsplit("/", 1)[1]]
+            update = copy.deepcopy(source)
+            for field in ("key", "language", "status"):
+                update["properties"].pop(field, None)
+            update.pop("anyOf", None)
+            schemas[name] = update
+            body["schema"] = {"$ref": f"#/components/schemas/{name}"}
+
+
+def _profile_updates(result) -> None:
+    """`user_id` is the one in the URL; an update cannot change it (400): the update body does not have it."""
+    schemas = result["components"]["schemas"]
+    item = result["paths"].get("/api/v1/profiles/{user_id}", {})
+    for method in ("put", "patch"):
+        for body in item.get(method, {}).get("requestBody", {}).get("content", {}).values():
+            update = copy.deepcopy(schemas[body["schema"]["$ref"].rsplit("/", 1)[1]])
+            update["properties"].pop("user_id", None)
+            update["required"] = [name for name in update.get("required", []) if name != "user_id"]
+            if not update["required"]:
+                update.pop("required")
+            schemas["ProfileUpdateRequest"] = update
+            body["schema"] = {"$ref": "#/components/schemas/ProfileUpdateRequest"}
+
+
+def _reserved_labels(result) -> None:
+    """`latest` always means the newest version: it cannot be set (400)."""
+    operation = result["paths"].get("/api/v1/templates/{key}/labels/{label}", {}).get("put")
+    for parameter in (operation or {}).get("parameters", []):
+        if parameter["name"] == "label" and parameter["in"] == "path":
+            parameter["schema"]["pattern"] = "^(?!latest$)[a-z0-9][a-z0-9_-]{0,63}$"
+
+
+def _search_filters(result) -> None:
+    """`filters` of POST /templates/search takes the list's filters (strings, or lists for tags and ordering)."""
+    listing = result["paths"].get("/api/v1/templates", {}).get("get")
+    search = result["components"]["schemas"].get("SearchRequest")
+    if not listing or not search:
+        return
+    properties = {}
+    for parameter in listing.get("parameters", []):
+        name, schema = parameter["name"], copy.deepcopy(parameter["schema"])
+        if name in ("page", "page_size", "search"):
+            continue
+        if name == "is_active":
+            schema = {"oneOf": [{"type": "boolean"}, {"type": "string", "enum": ["true", "false"]}]}
+        elif name == "tags":
+            schema = {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+        properties[name] = schema
+    filters = search["properties"]["filters"]
+    filters.update({"type": "object", "properties": properties, "additionalProperties": False})
+
+
 def _error_response(code: str) -> dict:
     return {
         "description": ERROR_DESCRIPTIONS[code],
@@ -496,6 +619,24 @@ def document_operations(result, generator, request, public):
     """Tags, summaries, descriptions, request examples and error answers for every operation."""
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = copy.deepcopy(ERROR_SCHEMA)
     result["tags"] = [{"name": name, "description": description} for name, description in TAGS]
+    schemas = result["components"]["schemas"]
+    for name in _request_components(result):
+        # Every request body refuses fields it does not know (400 naming them).
+        schemas[name]["additionalProperties"] = False
+        base = name.removeprefix("Patched").removesuffix("Request")
+        schemas[name].update(copy.deepcopy(BODY_CONSTRAINTS.get(base, {})))
+    _search_filters(result)
+    _drop_internal_descriptions(schemas)
+    if "BatchRequestRequest" in schemas:
+        schemas["BatchRequestRequest"]["properties"]["requests"]["items"] = {
+            "description": "a request body of the single call; an invalid item answers its own error in place",
+            "type": "object",
+        }
+    _template_updates(result)
+    _profile_updates(result)
+    _reserved_labels(result)
+    if "TemplateWriteRequest" in schemas:  # a template is created as a draft or published
+        schemas["TemplateWriteRequest"]["properties"]["status"] = {"$ref": "#/components/schemas/ForkStatusEnum"}
     for item in result["paths"].values():
         for method in METHODS:
             operation = item.get(method)
@@ -507,6 +648,8 @@ def document_operations(result, generator, request, public):
                 operation["tags"] = [tag]
                 operation["summary"] = summary
                 operation["description"] = description
+                if base_name(operation) in BODY_CONSTRAINTS:
+                    operation["requestBody"]["required"] = True
                 if example is not None and "requestBody" in operation:
                     for media in operation["requestBody"].get("content", {}).values():
                         media["examples"] = {"example": {"summary": summary, "value": example}}
@@ -515,8 +658,17 @@ def document_operations(result, generator, request, public):
             errors = {"400", "401", "403", "429", "503", *specific}
             if "requestBody" in operation:
                 errors |= {"413", "415"}
-            if any(parameter.get("in") == "path" for parameter in operation.get("parameters", [])):
+            parameters = operation.get("parameters", [])
+            if (
+                operation.get("operationId") in NOT_FOUND_WITHOUT_PATH
+                or any(parameter.get("in") == "path" for parameter in parameters)
+                or any(parameter.get("name") == "page" for parameter in parameters)
+            ):
                 errors.add("404")
+            for parameter in parameters:
+                schema = parameter.get("schema", {})
+                if parameter.get("in") == "query" and parameter["name"] in FROM_ONE and schema.get("type") == "integer":
+                    schema.setdefault("minimum", 1)
             responses = operation.setdefault("responses", {})
             for code in sorted(errors):
                 responses.setdefault(code, _error_response(code))

@@ -20,7 +20,26 @@ class StrictBody:
             unknown = sorted(str(name) for name in data if name not in self.fields and name not in self.also_accepted)
             if unknown:
                 raise ValidationError({name: ["Unknown field."] for name in unknown[:MAX_UNKNOWN_NAMED]})
+            if not_strings := _not_strings(self.fields, data):
+                raise ValidationError({name: ["Not a valid string."] for name in not_strings[:MAX_UNKNOWN_NAMED]})
         return super().to_internal_value(data)
+
+
+def _not_strings(declared, data: dict) -> list[str]:
+    """The text fields (and lists of text) given a number, boolean, list or object: DRF would coerce `0` to `"0"`;
+    the API takes JSON strings only, as its schema says."""
+    wrong = []
+    for name, value in data.items():
+        field = declared.get(name)
+        if value is None or field is None or field.read_only:
+            continue
+        if isinstance(field, fields.ListField) and isinstance(value, list):
+            field, values = field.child, value
+        else:
+            values = [value]
+        if isinstance(field, fields.CharField) and any(not isinstance(item, str) for item in values):
+            wrong.append(str(name))
+    return sorted(wrong)
 
 
 # Fields whose run_validation is exactly "empty checks, to_internal_value, run_validators".
@@ -72,7 +91,9 @@ class RequestSerializer(StrictBody, serializers.Serializer):
                     if field.default is not fields.empty:
                         result[name] = field.default() if callable(field.default) else field.default
                     continue
-                if value is None or (isinstance(field, fields.CharField) and str(value).strip() == ""):
+                if value is None or (
+                    isinstance(field, fields.CharField) and (type(value) is not str or value.strip() == "")
+                ):
                     return _SLOW
                 value = field.to_internal_value(value)
                 field.run_validators(value)
