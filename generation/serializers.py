@@ -50,7 +50,10 @@ MAX_BATCH = 100
 
 
 class BatchRequestSerializer(RequestSerializer):
-    requests = serializers.ListField(child=serializers.JSONField(), allow_empty=False, max_length=MAX_BATCH)
+    # Any item, null too, is validated on its own: an invalid one answers its own error in place.
+    requests = serializers.ListField(
+        child=serializers.JSONField(allow_null=True), allow_empty=False, max_length=MAX_BATCH
+    )
 
 
 METRIC_NAME = r"^[a-z][a-z0-9_]{0,63}$"

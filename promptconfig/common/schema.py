@@ -630,7 +630,6 @@ def document_operations(result, generator, request, public):
     if "BatchRequestRequest" in schemas:
         schemas["BatchRequestRequest"]["properties"]["requests"]["items"] = {
             "description": "a request body of the single call; an invalid item answers its own error in place",
-            "type": "object",
         }
     _template_updates(result)
     _profile_updates(result)
