@@ -108,7 +108,10 @@ class TemplateViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
         return {**self._fresh(template), "warnings": save_warnings(latest)}
 
     def _fresh(self, template: PromptTemplate) -> dict:
-        return TemplateSerializer(template_list(workspace=self.workspace).get(pk=template.pk)).data
+        fresh = template_list(workspace=self.workspace).filter(pk=template.pk).first()
+        if fresh is None:  # deleted by a concurrent request once this one had committed
+            raise NotFound()
+        return TemplateSerializer(fresh).data
 
     # --- CRUD ----------------------------------------------------------------------------------
     @extend_schema(request=TemplateWriteSerializer, responses={201: TemplateSavedSerializer})

@@ -81,3 +81,25 @@ def test_text_fields_take_strings_only(make_client, workspace):
 
 def test_usage_buckets_are_iso_8601_before_the_year_1000():
     assert iso_utc(datetime(687, 12, 29, tzinfo=UTC)) == "0687-12-29T00:00:00Z"
+
+
+def test_an_update_racing_a_delete_is_404_not_500(make_client, workspace, monkeypatch):
+    """Found by schemathesis: a PATCH whose template a concurrent DELETE removed once the PATCH had committed."""
+    from templates_app import services, views
+
+    client = make_client(workspace, scope="write")
+    assert (
+        client.post("/api/v1/templates", {"key": "raced", "name": "R", "template": "Hi"}, format="json").status_code
+        == 201
+    )
+    update = services.template_update
+
+    def update_then_deleted(template, /, **kwargs):
+        updated = update(template, **kwargs)
+        services.template_delete(template=template, actor="t")
+        return updated
+
+    monkeypatch.setattr(views.services, "template_update", update_then_deleted)
+    response = client.patch("/api/v1/templates/raced", {"description": "x"}, format="json")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
