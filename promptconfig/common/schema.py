@@ -671,4 +671,8 @@ def document_operations(result, generator, request, public):
             responses = operation.setdefault("responses", {})
             for code in sorted(errors):
                 responses.setdefault(code, _error_response(code))
+            # gunicorn answers a request line over 4094 bytes itself, before the application (an HTML page).
+            responses.setdefault(
+                "414", {"description": "The URL is too long (over 4 KiB): answered by the HTTP server."}
+            )
     return result
