@@ -103,3 +103,10 @@ def test_an_update_racing_a_delete_is_404_not_500(make_client, workspace, monkey
     response = client.patch("/api/v1/templates/raced", {"description": "x"}, format="json")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+def test_booleans_take_true_or_false_only(make_client, workspace):
+    client = make_client(workspace, scope="write")
+    response = client.post("/api/v1/templates/search", {"facets": 0}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == {"facets": ["Must be true or false."]}
