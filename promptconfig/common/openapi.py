@@ -3,6 +3,8 @@
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from rest_framework import serializers
 
+# Some character that Python's str.strip() keeps (DRF trims text fields with it).
+NOT_BLANK = r"[^\s\x1c-\x1f\x85]"
 # A filter, context or metadata value: any JSON object.
 OBJECT = {"type": "object", "additionalProperties": True}
 MODEL_CONFIG = {
@@ -45,11 +47,8 @@ class AutoSchema(SpectacularAutoSchema):
                 schema["nullable"] = True
         elif isinstance(field, serializers.ListField) and not field.allow_empty and schema.get("type") == "array":
             schema.setdefault("minItems", 1)
-        elif (
-            isinstance(field, serializers.CharField)
-            and not field.allow_blank
-            and schema.get("type") == "string"
-            and "minLength" not in schema
-        ):
-            schema["minLength"] = 1  # a blank string is refused ("This field may not be blank.")
+        elif isinstance(field, serializers.CharField) and not field.allow_blank and schema.get("type") == "string":
+            schema.setdefault("minLength", 1)  # a blank string is refused ("This field may not be blank.")
+            if field.trim_whitespace and "pattern" not in schema:
+                schema["pattern"] = NOT_BLANK  # so is one of whitespace only, which is trimmed to blank
         return schema

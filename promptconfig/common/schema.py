@@ -580,6 +580,17 @@ def _profile_updates(result) -> None:
             body["schema"] = {"$ref": "#/components/schemas/ProfileUpdateRequest"}
 
 
+def _reserved_keys(result) -> None:
+    """`search` is not a template key (`/templates/search` is the search endpoint)."""
+    for path, item in result["paths"].items():
+        if not path.startswith("/api/v1/templates/{key}"):
+            continue
+        for method in METHODS:
+            for parameter in (item.get(method) or {}).get("parameters", []):
+                if parameter["name"] == "key" and parameter["in"] == "path":
+                    parameter["schema"]["pattern"] = "^(?!search$)[a-z0-9][a-z0-9_-]{0,99}$"
+
+
 def _reserved_labels(result) -> None:
     """`latest` always means the newest version: it cannot be set (400)."""
     operation = result["paths"].get("/api/v1/templates/{key}/labels/{label}", {}).get("put")
@@ -634,6 +645,7 @@ def document_operations(result, generator, request, public):
     _template_updates(result)
     _profile_updates(result)
     _reserved_labels(result)
+    _reserved_keys(result)
     if "TemplateWriteRequest" in schemas:  # a template is created as a draft or published
         schemas["TemplateWriteRequest"]["properties"]["status"] = {"$ref": "#/components/schemas/ForkStatusEnum"}
     for item in result["paths"].values():
