@@ -1,5 +1,6 @@
 """The project's drf-spectacular AutoSchema: request fields say in the schema what the server checks."""
 
+from django.core.validators import RegexValidator
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from rest_framework import serializers
 
@@ -49,6 +50,7 @@ class AutoSchema(SpectacularAutoSchema):
             schema.setdefault("minItems", 1)
         elif isinstance(field, serializers.CharField) and not field.allow_blank and schema.get("type") == "string":
             schema.setdefault("minLength", 1)  # a blank string is refused ("This field may not be blank.")
-            if field.trim_whitespace and "pattern" not in schema:
+            has_pattern = "pattern" in schema or any(isinstance(v, RegexValidator) for v in field.validators)
+            if field.trim_whitespace and not has_pattern:
                 schema["pattern"] = NOT_BLANK  # so is one of whitespace only, which is trimmed to blank
         return schema
