@@ -57,7 +57,8 @@ def generation_get(*, workspace: Workspace, prompt_id: str) -> Generation:
 # --- analytics helpers ---------------------------------------------------------------------------------------
 def iso_utc(moment: datetime) -> str:
     """`2025-01-31T13:00:00Z`."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    moment = moment.astimezone(UTC)
+    return f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S}Z"  # %Y does not pad years before 1000
 
 
 def bucket_floor(moment: datetime, interval: str) -> datetime:

@@ -18,7 +18,7 @@ class TargetSerializer(RequestSerializer):
 
     user_id = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     template_id = serializers.CharField(max_length=100, required=False, validators=[SLUG_VALIDATOR])
-    node_name = serializers.CharField(max_length=100, required=False)
+    node_name = serializers.CharField(min_length=1, max_length=100, required=False)
     language = serializers.RegexField(required=False, **LANGUAGE_FIELD)
     version = serializers.IntegerField(required=False, min_value=1)
     label = serializers.RegexField(r"^[a-z0-9][a-z0-9_-]{0,63}$", required=False)
@@ -38,7 +38,7 @@ class GenerateRequestSerializer(TargetSerializer):
 
 class GeneratePromptSerializer(RequestSerializer):
     user_id = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    node_name = serializers.CharField(max_length=100)
+    node_name = serializers.CharField(min_length=1, max_length=100)
     context = ObjectField(required=False, default=dict)
 
 
@@ -50,7 +50,10 @@ MAX_BATCH = 100
 
 
 class BatchRequestSerializer(RequestSerializer):
-    requests = serializers.ListField(child=serializers.JSONField(), allow_empty=False, max_length=MAX_BATCH)
+    # Any item, null too, is validated on its own: an invalid one answers its own error in place.
+    requests = serializers.ListField(
+        child=serializers.JSONField(allow_null=True), allow_empty=False, max_length=MAX_BATCH
+    )
 
 
 METRIC_NAME = r"^[a-z][a-z0-9_]{0,63}$"
@@ -126,7 +129,12 @@ class GenerationSerializer(serializers.ModelSerializer):
 
 
 class CacheInvalidateSerializer(StrictBody, serializers.Serializer):
-    pattern = serializers.CharField(max_length=200)
+    pattern = serializers.RegexField(
+        r"^(\*|templates|profiles|prompts|nodes|versions)(:[A-Za-z0-9_*?.:-]*)?$",
+        max_length=200,
+        error_messages={"invalid": "Unknown namespace or characters."},
+        help_text="`<namespace>:<glob>` (namespaces templates, profiles, prompts, nodes, versions) or `*`",
+    )
 
 
 class CacheWarmupSerializer(StrictBody, serializers.Serializer):

@@ -29,6 +29,8 @@ def choice_field(choices: type[models.TextChoices]) -> serializers.ChoiceField:
 class ProfileSerializer(serializers.ModelSerializer):
     """The profile representation (read side)."""
 
+    email = serializers.CharField(read_only=True, help_text="an email address, or empty")
+
     class Meta:
         model = UserProfile
         fields = [

@@ -37,7 +37,7 @@ class ProfileViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
     def retrieve(self, request, user_id=None):
         return Response(ProfileSerializer(profile_get(workspace=self.workspace, user_id=user_id)).data)
 
-    @extend_schema(request=ProfileWriteSerializer)
+    @extend_schema(request=ProfileWriteSerializer(partial=True))  # PUT keeps the fields it does not send
     def update(self, request, user_id=None):
         return self._update(request, user_id, partial=False)
 
@@ -52,7 +52,7 @@ class ProfileViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
             services.profile_update(profile=profile, **data)
         return Response(ProfileSerializer(profile).data)
 
-    @extend_schema(responses=DeletedSerializer)
+    @extend_schema(responses={200: DeletedSerializer})
     def destroy(self, request, user_id=None):
         with transaction.atomic():
             services.profile_delete(profile=profile_for_write(workspace=self.workspace, user_id=user_id))

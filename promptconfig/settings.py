@@ -216,7 +216,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["promptconfig.common.parsers.SafeJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "promptconfig.common.pagination.PageNumberPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "promptconfig.common.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "promptconfig.common.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
     "PAGE_SIZE": 50,
@@ -229,6 +229,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Request bodies get their own components (without read-only fields, with the write-side constraints).
+    "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "TemplateStatusEnum": "templates_app.models.PromptTemplate.Status",
         "ForkStatusEnum": ["draft", "published"],
@@ -238,6 +240,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "promptconfig.common.schema.strip_trailing_slashes",
+        "promptconfig.common.schema.document_operations",
     ],
 }
 # Request bodies above this size are refused with 413 payload_too_large.

@@ -1,8 +1,8 @@
 import copy
 
 from django.db import transaction
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, status
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -43,6 +43,43 @@ from templates_app.serializers import (
 LANGUAGE_PARAM = OpenApiParameter("language", str, description="Language variant (falls back de-AT -> de -> default)")
 NUMBER = r"(?P<number>[0-9]+)"
 
+SUGGESTIONS = inline_serializer(
+    "Suggestions",
+    {
+        "version": serializers.IntegerField(),
+        "suggestions": inline_serializer(
+            "Suggestion",
+            {
+                "code": serializers.CharField(),
+                "severity": serializers.ChoiceField(choices=["error", "warning", "info"]),
+                "message": serializers.CharField(),
+            },
+            many=True,
+        ),
+    },
+)
+CHANGES = serializers.DictField(
+    child=inline_serializer("Change", {"from": serializers.JSONField(), "to": serializers.JSONField()}),
+    help_text='`{"dotted.path": {"from", "to"}}`',
+)
+COMPARISON = inline_serializer(
+    "Comparison",
+    {
+        "from": serializers.IntegerField(),
+        "to": serializers.IntegerField(),
+        "content_diff": serializers.CharField(help_text="unified diff"),
+        "similarity": serializers.FloatField(min_value=0, max_value=1),
+        "variables_added": serializers.ListField(child=serializers.CharField()),
+        "variables_removed": serializers.ListField(child=serializers.CharField()),
+        "metadata_changes": CHANGES,
+        "model_config_changes": CHANGES,
+    },
+)
+RELATIONSHIP_LISTS = inline_serializer(
+    "RelationshipLists",
+    {"outgoing": RelationshipSerializer(many=True), "incoming": RelationshipSerializer(many=True)},
+)
+
 
 class TemplateViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
     """Prompt templates of the caller's workspace, addressed by key (and `?language=`)."""
@@ -71,7 +108,10 @@ class TemplateViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
         return {**self._fresh(template), "warnings": save_warnings(latest)}
 
     def _fresh(self, template: PromptTemplate) -> dict:
-        return TemplateSerializer(template_list(workspace=self.workspace).get(pk=template.pk)).data
+        fresh = template_list(workspace=self.workspace).filter(pk=template.pk).first()
+        if fresh is None:  # deleted by a concurrent request once this one had committed
+            raise NotFound()
+        return TemplateSerializer(fresh).data
 
     # --- CRUD ----------------------------------------------------------------------------------
     @extend_schema(request=TemplateWriteSerializer, responses={201: TemplateSavedSerializer})
@@ -121,7 +161,7 @@ class TemplateViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
 
     # --- versions and labels -------------------------------------------------------------------
     @extend_schema(parameters=[LANGUAGE_PARAM], responses=VersionSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], filter_backends=[])
     def versions(self, request, key=None):
         page = self.paginate_queryset(version_list(template=self._read(key)))
         return self.get_paginated_response(VersionSerializer(page, many=True).data)
@@ -152,7 +192,8 @@ class TemplateViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
             LANGUAGE_PARAM,
             OpenApiParameter("from", int, required=True),
             OpenApiParameter("to", int, required=True),
-        ]
+        ],
+        responses=COMPARISON,
     )
     @action(detail=True, methods=["get"], url_path="versions/compare")
     def compare(self, request, key=None):
@@ -174,7 +215,7 @@ class TemplateViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
         return Response(self._fresh(template))
 
     @extend_schema(parameters=[LANGUAGE_PARAM], responses=EventSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], filter_backends=[])
     def history(self, request, key=None):
         page = self.paginate_queryset(event_list(template=self._read(key)))
         return self.get_paginated_response(EventSerializer(page, many=True).data)
@@ -197,7 +238,13 @@ class TemplateViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
             fork = services.template_fork(template=self._for_write(key), actor=self.actor, **data)
         return Response(self._fresh(fork), status=status.HTTP_201_CREATED)
 
-    @extend_schema(parameters=[LANGUAGE_PARAM], request=RelationshipCreateSerializer)
+    @extend_schema(methods=["GET"], parameters=[LANGUAGE_PARAM], responses=RELATIONSHIP_LISTS)
+    @extend_schema(
+        methods=["POST"],
+        parameters=[LANGUAGE_PARAM],
+        request=RelationshipCreateSerializer,
+        responses={201: RelationshipSerializer},
+    )
     @action(detail=True, methods=["get", "post"])
     def relationships(self, request, key=None):
         if request.method == "POST":
@@ -211,7 +258,7 @@ class TemplateViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
         return Response({name: RelationshipSerializer(rows, many=True).data for name, rows in lists.items()})
 
     # --- review ----------------------------------------------------------------------------------
-    @extend_schema(parameters=[LANGUAGE_PARAM, OpenApiParameter("version", int)])
+    @extend_schema(parameters=[LANGUAGE_PARAM, OpenApiParameter("version", int)], responses=SUGGESTIONS)
     @action(detail=True, methods=["get"])
     def suggestions(self, request, key=None):
         template = self._read(key)
@@ -221,7 +268,7 @@ class TemplateViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
 
     # --- search ----------------------------------------------------------------------------------
     @extend_schema(request=SearchSerializer, responses=TemplateSerializer(many=True))
-    @action(detail=False, methods=["post"])
+    @action(detail=False, methods=["post"], filter_backends=[])
     def search(self, request):
         data = self.validated(SearchSerializer, request.data)
         filterset = TemplateFilter(data={**data["filters"], "search": data["query"]}, queryset=self.get_queryset())

@@ -20,7 +20,28 @@ class StrictBody:
             unknown = sorted(str(name) for name in data if name not in self.fields and name not in self.also_accepted)
             if unknown:
                 raise ValidationError({name: ["Unknown field."] for name in unknown[:MAX_UNKNOWN_NAMED]})
+            if wrong := _wrong_json_types(self.fields, data):
+                raise ValidationError({name: [wrong[name]] for name in sorted(wrong)[:MAX_UNKNOWN_NAMED]})
         return super().to_internal_value(data)
+
+
+def _wrong_json_types(declared, data: dict) -> dict[str, str]:
+    """Text fields (and lists of text) given anything but strings, booleans given anything but true/false: DRF
+    would coerce `0` to `"0"` or to false; the API takes the JSON types its schema says."""
+    wrong = {}
+    for name, value in data.items():
+        field = declared.get(name)
+        if value is None or field is None or field.read_only:
+            continue
+        if isinstance(field, fields.ListField) and isinstance(value, list):
+            field, values = field.child, value
+        else:
+            values = [value]
+        if isinstance(field, fields.CharField) and any(not isinstance(item, str) for item in values):
+            wrong[str(name)] = "Not a valid string."
+        elif isinstance(field, fields.BooleanField) and any(not isinstance(item, bool) for item in values):
+            wrong[str(name)] = "Must be true or false."
+    return wrong
 
 
 # Fields whose run_validation is exactly "empty checks, to_internal_value, run_validators".
@@ -72,7 +93,11 @@ class RequestSerializer(StrictBody, serializers.Serializer):
                     if field.default is not fields.empty:
                         result[name] = field.default() if callable(field.default) else field.default
                     continue
-                if value is None or (isinstance(field, fields.CharField) and str(value).strip() == ""):
+                if (
+                    value is None
+                    or (isinstance(field, fields.CharField) and (type(value) is not str or value.strip() == ""))
+                    or (isinstance(field, fields.BooleanField) and type(value) is not bool)
+                ):
                     return _SLOW
                 value = field.to_internal_value(value)
                 field.run_validators(value)
