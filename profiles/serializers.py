@@ -58,6 +58,14 @@ class ProfileSerializer(serializers.ModelSerializer):
 class AttributesField(serializers.JSONField):
     """A JSON object whose keys are identifiers (they become template placeholders)."""
 
+    openapi_schema = {
+        "type": "object",
+        # OpenAPI 3.0 has no propertyNames: the key rule is only described.
+        "description": "keys are identifiers `^[A-Za-z_][A-Za-z0-9_]*$` (at most 100 characters); at most 16 KiB "
+        "as compact JSON",
+        "additionalProperties": True,
+    }
+
     def __init__(self, **kwargs):
         super().__init__(validators=[validate_attributes], **kwargs)
 

@@ -2,7 +2,7 @@ from rest_framework import serializers
 
 from promptconfig.common.serializers import StrictBody
 from promptconfig.workspaces.models import SLUG_VALIDATOR
-from templates_app.model_config import model_config_error
+from templates_app.model_config import MODEL_ID, PROVIDER, model_config_error
 from templates_app.models import PromptTemplate, TemplateEvent, TemplateRelationship, TemplateVersion
 
 LANGUAGE_FIELD = {"max_length": 16, "regex": r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"}
@@ -10,6 +10,17 @@ LANGUAGE_FIELD = {"max_length": 16, "regex": r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})
 
 class ModelConfigField(serializers.JSONField):
     """`{"provider", "model", "params"}` or null."""
+
+    openapi_schema = {
+        "type": "object",
+        "properties": {
+            "provider": {"type": "string", "pattern": PROVIDER.replace(r"\A", "^").replace(r"\Z", "$")},
+            "model": {"type": "string", "pattern": MODEL_ID.replace(r"\A", "^").replace(r"\Z", "$")},
+            "params": {"type": "object", "additionalProperties": True},
+        },
+        "required": ["provider", "model"],
+        "additionalProperties": False,
+    }
 
     def to_internal_value(self, data):
         data = super().to_internal_value(data)
@@ -22,6 +33,8 @@ class ModelConfigField(serializers.JSONField):
 
 
 class ObjectField(serializers.JSONField):
+    openapi_schema = {"type": "object", "additionalProperties": True}  # any JSON object
+
     def to_internal_value(self, data):
         data = super().to_internal_value(data)
         if data is not None and not isinstance(data, dict):

@@ -1,4 +1,7 @@
-"""The project's drf-spectacular AutoSchema: request fields say in the schema what the server checks."""
+"""The project's drf-spectacular AutoSchema: request fields say in the schema what the server checks.
+
+A serializer field whose accepted shape DRF cannot see (a JSONField that only takes an object, say) declares it
+in `openapi_schema`; the apps' fields do, so this module imports none of them."""
 
 from django.core.validators import RegexValidator
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
@@ -6,25 +9,6 @@ from rest_framework import serializers
 
 # Some character that Python's str.strip() keeps (DRF trims text fields with it).
 NOT_BLANK = r"[^\s\x1c-\x1f\x85]"
-# A filter, context or metadata value: any JSON object.
-OBJECT = {"type": "object", "additionalProperties": True}
-MODEL_CONFIG = {
-    "type": "object",
-    "properties": {
-        "provider": {"type": "string", "minLength": 1, "pattern": r"\S"},
-        "model": {"type": "string", "minLength": 1, "pattern": r"\S"},
-        "params": {"type": "object", "additionalProperties": True},
-    },
-    "required": ["provider", "model"],
-    "additionalProperties": False,
-}
-ATTRIBUTES = {
-    "type": "object",
-    # OpenAPI 3.0 has no propertyNames: the key rule is only described.
-    "description": "keys are identifiers `^[A-Za-z_][A-Za-z0-9_]*$` (at most 100 characters); at most 16 KiB as "
-    "compact JSON",
-    "additionalProperties": True,
-}
 
 
 class AutoSchema(SpectacularAutoSchema):
@@ -32,16 +16,8 @@ class AutoSchema(SpectacularAutoSchema):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
         if direction != "request" or field.read_only:
             return schema
-        from profiles.serializers import AttributesField
-        from templates_app.serializers import ModelConfigField, ObjectField
-
-        shape = None
-        if isinstance(field, ModelConfigField):
-            shape = MODEL_CONFIG
-        elif isinstance(field, AttributesField):
-            shape = ATTRIBUTES
-        elif isinstance(field, ObjectField):
-            shape = OBJECT
+        # A field whose JSON shape DRF cannot see (an object-typed JSONField) carries it as `openapi_schema`.
+        shape = getattr(field, "openapi_schema", None)
         if shape is not None:
             schema = {**{k: v for k, v in schema.items() if k in ("description", "default")}, **shape}
             if field.allow_null:
