@@ -86,6 +86,9 @@ class TemplateViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
 
     serializer_class = TemplateSerializer
     filterset_class = TemplateFilter
+    # Search is a read that takes a body: a read key may search, and it counts as a read.
+    action_scopes = {"search": "read"}
+    action_throttle_scopes = {"search": "runtime"}
     lookup_field = "key"
     lookup_value_regex = r"[a-z0-9][a-z0-9_-]{0,99}"
 

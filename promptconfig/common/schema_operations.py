@@ -137,7 +137,7 @@ OPERATIONS: dict[str, tuple[str, str, str, dict | None, tuple[str, ...]]] = {
         "templates",
         "Search templates",
         "Full-text search with the list filters; `facets` adds counts per category, language, status and tag "
-        "over all matches. Paginated. Write scope (it is a POST).",
+        "over all matches. Paginated. Read scope (a read that takes a body).",
         {"query": "volcanoes", "filters": {"status": "published"}, "facets": True},
         (),
     ),

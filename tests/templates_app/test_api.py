@@ -580,3 +580,9 @@ def test_unknown_body_fields_are_400_naming_them(writer, reader):
         code_of(writer.post("/api/v1/profiles", {"user_id": "u", "learning_styl": "visual"}, format="json"))
         == "validation_error"
     )
+
+
+def test_a_read_key_may_search(writer, reader):
+    create(writer)
+    response = reader.post(f"{T}/search", {"query": "visual"}, format="json")
+    assert response.status_code == 200 and [item["key"] for item in response.json()["results"]] == ["visual"]
