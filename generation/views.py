@@ -101,6 +101,7 @@ PROMPT_DATA_BATCH = inline_serializer(
 class RuntimeView(WorkspaceScopedMixin, APIView):
     required_scope = "read"  # the API contract lets read keys make runtime calls
     throttle_scope = "runtime"
+    penalize_slow = True  # renders the caller's templates: a slow one puts the key in the penalty box
 
     def each_item(self, request, serializer_class, work: Callable) -> list[tuple[Any, dict | None]]:
         """A batch body's items, each validated and given to `work` (with the request's deadline): (its result,
@@ -245,6 +246,8 @@ class PromptDataBatchView(RuntimeView):
 
 
 class PromptDetailView(RuntimeView):
+    penalize_slow = False
+
     @extend_schema(responses=GenerationSerializer)
     def get(self, request, prompt_id):
         record = selectors.generation_get(workspace=self.workspace, prompt_id=prompt_id)
@@ -252,6 +255,8 @@ class PromptDetailView(RuntimeView):
 
 
 class FeedbackView(RuntimeView):
+    penalize_slow = False
+
     @extend_schema(request=FeedbackSerializer, responses=GenerationSerializer)
     def post(self, request, prompt_id):
         data = self.validated(FeedbackSerializer, request.data)
@@ -266,12 +271,15 @@ class FeedbackView(RuntimeView):
 
 
 class CacheStatsView(RuntimeView):
+    penalize_slow = False
+
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
         return Response(caching.cache_stats(workspace=self.workspace))
 
 
 class CacheInvalidateView(RuntimeView):
+    penalize_slow = False
     required_scope = "admin"
     throttle_scope = "expensive"
 
@@ -282,6 +290,7 @@ class CacheInvalidateView(RuntimeView):
 
 
 class CacheWarmupView(RuntimeView):
+    penalize_slow = False
     required_scope = "admin"
     throttle_scope = "expensive"
 

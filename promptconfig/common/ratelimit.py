@@ -6,10 +6,11 @@ Three classes, each a setting of the form "<count>/<second|minute|hour|day>" (em
 ensure-version, cache control, A/B analysis). A view names its class in `throttle_scope`; otherwise safe
 methods are `runtime` and the others `write`.
 
-A call that takes longer than RATE_LIMIT_SLOW_MS puts its key in a penalty box for RATE_LIMIT_SLOW_PENALTY
-times as long: meanwhile every call of that key is refused. A key flooding the service with renders that run
-to their budget so gets about 1 / (1 + penalty) of one worker, and the other keys' calls wait for at most
-one such render.
+A render call (generate, batch, generate-prompt, prompt-data: views with `penalize_slow`) that takes longer
+than RATE_LIMIT_SLOW_MS puts its key in a penalty box for RATE_LIMIT_SLOW_PENALTY times as long: meanwhile
+every call of that key is refused. Calls slow by nature (a provider probe, analytics) never do. A key
+flooding the service with renders that run to their budget so gets about 1 / (1 + penalty) of one worker,
+and the other keys' calls wait for at most one such render.
 
 The count costs no extra network round trip on the hot path: the API-key lookup reads the cache epochs,
 increments the key's counter and reads its penalty in the same pipeline

@@ -35,8 +35,11 @@ class ApiKeyThrottle(BaseThrottle):
         return self.retry_after
 
 
-def charge_if_slow(request, started: float) -> None:
-    """A call that kept a worker longer than RATE_LIMIT_SLOW_MS puts its key in the penalty box."""
+def charge_if_slow(request, view, started: float) -> None:
+    """A render call (a view with `penalize_slow`) that kept a worker longer than RATE_LIMIT_SLOW_MS puts its key
+    in the penalty box. Calls that are slow by nature (a provider probe, analytics over much data) never do."""
+    if not getattr(view, "penalize_slow", False):
+        return
     principal = getattr(request, "user", None)
     elapsed = time.monotonic() - started
     if isinstance(principal, ApiPrincipal) and elapsed * 1000 >= settings.RATE_LIMIT_SLOW_MS:

@@ -21,7 +21,7 @@ class WorkspaceScopedMixin:
 
     def finalize_response(self, request, response, *args, **kwargs):
         if hasattr(self, "started"):
-            charge_if_slow(request, self.started)
+            charge_if_slow(request, self, self.started)
         return super().finalize_response(request, response, *args, **kwargs)
 
     @property

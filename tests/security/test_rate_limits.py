@@ -106,3 +106,15 @@ def test_counting_adds_no_redis_round_trip_to_a_warm_request(settings, make_clie
     limits(settings, runtime="1000/min")
     limited = round_trips({"template_id": "lesson", "user_id": "u2"})
     assert limited == unlimited == 1
+
+
+def test_calls_slow_by_nature_never_put_a_key_in_the_box(settings, make_client, workspace, lesson):
+    limits(settings, runtime="1000/min", write="1000/min")
+    settings.RATE_LIMIT_SLOW_MS, settings.RATE_LIMIT_SLOW_PENALTY = 0, 1000  # every call is "slow"
+    client = make_client(workspace, "write")
+    for _ in range(3):  # reads, writes and analytics are not renders of the caller's templates
+        assert client.get("/api/v1/templates").status_code == 200
+        assert client.get("/api/v1/analytics/summary").status_code == 200
+        assert client.post(
+            "/api/v1/templates/lesson/ensure-version", {"provider": "openai", "model_id": "m"}, format="json"
+        ).status_code in (200, 201)
