@@ -6,6 +6,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from profiles.models import UserProfile
+from profiles.serializers import ProfileSerializer
 from promptconfig.common.cache import read_through
 from promptconfig.common.errors import NotFound
 from promptconfig.common.variables import PROFILE_FIELDS
@@ -36,6 +37,27 @@ def profile_for_write(*, workspace: Workspace, user_id: str) -> UserProfile:
 def variables_cache_key(workspace_id: int, user_id: str) -> str:
     # Hashed: a client's user id may hold any characters and be long; cache keys may not.
     return f"profiles:{workspace_id}:{hashlib.sha1(user_id.encode('utf-8')).hexdigest()}"
+
+
+def representation_cache_key(workspace_id: int, user_id: str) -> str:
+    return variables_cache_key(workspace_id, user_id) + ":representation"
+
+
+def profile_representation(*, workspace: Workspace, user_id: str) -> dict[str, Any]:
+    """A profile as `GET /profiles/{user_id}` answers it, from the cache until the profile changes (every profile
+    write drops it with the variables): a warm read costs no query and no serializer. NotFound without one.
+    The dict may be shared (process-local cache): copy it to change it."""
+
+    def load() -> dict[str, Any] | None:
+        profile = profile_list(workspace=workspace).filter(user_id=user_id).first()
+        return None if profile is None else dict(ProfileSerializer(profile).data)
+
+    representation = read_through(
+        representation_cache_key(workspace.pk, user_id), load, timeout=VARIABLES_CACHE_TIMEOUT, cache_type="profile"
+    )
+    if representation is None:
+        raise NotFound(f"No profile for user '{user_id}'.")
+    return representation
 
 
 class ProfileVariables(dict):

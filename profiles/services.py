@@ -8,7 +8,7 @@ from django.db.models import F, Value
 from django.utils import timezone
 
 from profiles.models import UserProfile
-from profiles.selectors import variables_cache_key
+from profiles.selectors import representation_cache_key, variables_cache_key
 from promptconfig.common.cache import forget
 from promptconfig.common.errors import Conflict, NotFound, ValidationFailed
 from promptconfig.workspaces.models import Workspace
@@ -32,8 +32,9 @@ EDITABLE_FIELDS = frozenset(
 
 
 def profile_forget(*, workspace_id: int, user_id: str) -> None:
-    """Drop the cached variables of a user, now and after commit (a reader may re-cache the old row)."""
-    forget(variables_cache_key(workspace_id, user_id))
+    """Drop the cached variables and representation of a user, now and after commit (a reader may re-cache the
+    old row)."""
+    forget(variables_cache_key(workspace_id, user_id), representation_cache_key(workspace_id, user_id))
 
 
 def _check_names(fields: dict[str, Any]) -> None:

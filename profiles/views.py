@@ -6,7 +6,7 @@ from rest_framework.response import Response
 
 from profiles import services
 from profiles.filters import ProfileFilter
-from profiles.selectors import profile_for_write, profile_get, profile_list
+from profiles.selectors import profile_for_write, profile_list, profile_representation
 from profiles.serializers import ProfileSerializer, ProfileWriteSerializer, SessionSerializer
 from promptconfig.common.errors import NotFound
 from promptconfig.workspaces.viewsets import WorkspaceScopedViewSet
@@ -35,7 +35,7 @@ class ProfileViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
         return Response(ProfileSerializer(profile).data, status=status.HTTP_201_CREATED)
 
     def retrieve(self, request, user_id=None):
-        return Response(ProfileSerializer(profile_get(workspace=self.workspace, user_id=user_id)).data)
+        return Response(profile_representation(workspace=self.workspace, user_id=user_id))
 
     @extend_schema(request=ProfileWriteSerializer(partial=True))  # PUT keeps the fields it does not send
     def update(self, request, user_id=None):

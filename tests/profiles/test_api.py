@@ -379,3 +379,16 @@ def test_no_key_is_401(db, method, path):
 def test_paths_work_with_a_trailing_slash_too(writer):
     create(writer)
     assert writer.get(f"{P}/").status_code == 200 and writer.get(f"{P}/u1/").status_code == 200
+
+
+def test_a_warm_read_comes_from_the_cache_and_every_write_drops_it(writer, django_assert_num_queries):
+    create(writer, user_id="cached", learning_style="visual")
+    first = writer.get(url("cached")).json()
+    with django_assert_num_queries(0):  # the key and the representation both come from the cache
+        assert writer.get(url("cached")).json() == first
+    writer.patch(url("cached"), {"learning_style": "auditory"}, format="json")
+    assert writer.get(url("cached")).json()["learning_style"] == "auditory"
+    assert writer.post(url("cached", "/sessions"), {"duration_seconds": 60}, format="json").status_code == 200
+    assert writer.get(url("cached")).json()["total_sessions"] == 1
+    writer.delete(url("cached"))
+    assert code_of(writer.get(url("cached"))) == "not_found"
