@@ -11,8 +11,6 @@ from typing import Any
 from .engine import DEFAULT_ENGINE, RenderError
 from .errors import PromptConfigError, error_for
 
-SOURCES = ("network", "cache", "stale", "snapshot", "fallback")
-
 
 def _moment(epoch: float | None) -> datetime | None:
     return None if epoch is None else datetime.fromtimestamp(epoch, UTC)

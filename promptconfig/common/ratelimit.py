@@ -40,7 +40,6 @@ PERIODS = {
     "d": 86400,
     "day": 86400,
 }
-SCOPES = ("runtime", "write", "expensive")
 
 
 @dataclass(frozen=True)
