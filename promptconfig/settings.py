@@ -73,7 +73,7 @@ MIDDLEWARE = [
     "promptconfig.common.middleware.AuthenticationMiddleware",
     "promptconfig.common.middleware.MessageMiddleware",
     "promptconfig.common.middleware.XFrameOptionsMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "promptconfig.common.middleware.PrometheusAfterMiddleware",
     # Last, as django-axes asks: turns a login refused for too many failures into its lockout page.
     "axes.middleware.AxesMiddleware",
 ]

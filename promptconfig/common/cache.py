@@ -132,16 +132,35 @@ def _read_and_count(keys: list[str], tally: Tally | None) -> tuple[dict[str, Any
         except ValueError:  # expired in between
             return cache.get_many(keys), None
     try:
-        pipe = client.get_client(write=True).pipeline(transaction=False)
-        pipe.mget([cache.make_key(key) for key in keys])
         counter = cache.make_key(tally.counter)
-        pipe.incr(counter)
-        pipe.expire(counter, tally.seconds, nx=True)
-        values, count, _ = pipe.execute()
+        *values, count = _read_and_count_script(client.get_client(write=True))(
+            keys=[*(cache.make_key(key) for key in keys), counter], args=[tally.seconds]
+        )
     except Exception as exc:  # the cache is down: no epochs, nothing counted (the request is not limited)
         logger.warning("cache unavailable for epochs and rate counting: %s", exc)
         return {}, None
     return {key: client.decode(value) for key, value in zip(keys, values, strict=True) if value is not None}, count
+
+
+# MGET of every key but the last, INCR of the last (given a TTL of ARGV[1] seconds when it has none): one
+# command to send and one reply to parse, where a pipeline of MGET, INCR and EXPIRE costs three of each.
+_READ_AND_COUNT = """
+local counter = KEYS[#KEYS]
+local values = redis.call('MGET', unpack(KEYS, 1, #KEYS - 1))
+local count = redis.call('INCR', counter)
+if redis.call('TTL', counter) < 0 then redis.call('EXPIRE', counter, ARGV[1]) end
+values[#KEYS] = count
+return values
+"""
+_scripts: dict[int, Any] = {}
+
+
+def _read_and_count_script(client):
+    """The registered script for this redis-py client (EVALSHA, loaded again by redis-py if Redis lost it)."""
+    script = _scripts.get(id(client))
+    if script is None:
+        script = _scripts[id(client)] = client.register_script(_READ_AND_COUNT)
+    return script
 
 
 def local_peek(key: str) -> Any:

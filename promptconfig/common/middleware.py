@@ -9,6 +9,8 @@ from django.contrib.messages import middleware as messages
 from django.contrib.sessions import middleware as sessions
 from django.http import HttpRequest, HttpResponse
 from django.middleware import clickjacking, csrf
+from django_prometheus import middleware as prometheus
+from django_prometheus.utils import Time, TimeSince
 
 from promptconfig.common.exceptions import is_api_path, json_error_response
 from promptconfig.common.logging import request_id_var
@@ -108,3 +110,33 @@ AuthenticationMiddleware = _site_only(auth.AuthenticationMiddleware)
 MessageMiddleware = _site_only(messages.MessageMiddleware)
 XFrameOptionsMiddleware = _site_only(clickjacking.XFrameOptionsMiddleware)
 CSPMiddleware = _site_only(csp.CSPMiddleware)
+
+
+class PrometheusAfterMiddleware(prometheus.PrometheusAfterMiddleware):
+    """django-prometheus' per-view metrics, less the series nobody graphs or alerts on (by transport, AJAX,
+    charset, streaming, template name, request and response body sizes): every sample is a write to the
+    multiprocess files on every request. Kept: requests by method, responses by status and by
+    status/view/method, latency by view and method, exceptions by type and view."""
+
+    def process_request(self, request):
+        self.metrics.requests_by_method.labels(method=self._method(request)).inc()
+        request.prometheus_after_middleware_event = Time()
+
+    def process_view(self, request, view_func, *view_args, **view_kwargs):
+        return None
+
+    def process_template_response(self, request, response):
+        return response
+
+    def process_response(self, request, response):
+        method, view, status = self._method(request), self._get_view_name(request), str(response.status_code)
+        self.metrics.responses_by_status.labels(status=status).inc()
+        self.metrics.responses_by_status_view_method.labels(status=status, view=view, method=method).inc()
+        started = getattr(request, "prometheus_after_middleware_event", None)
+        if started is None:
+            self.metrics.requests_unknown_latency.inc()
+        else:
+            self.metrics.requests_latency_by_view_method.labels(view=view, method=request.method).observe(
+                TimeSince(started)
+            )
+        return response
