@@ -9,7 +9,7 @@ import httpx
 import pytest
 from django.conf import settings
 
-from tests.docker.stack import Stack, nginx, wait_for
+from tests.docker.stack import DOCKER, Stack, nginx, wait_for
 from tests.support.servers import database_url_for_tests
 
 pytestmark = [
@@ -109,6 +109,19 @@ def test_the_compose_stack_starts_serves_through_the_proxy_and_runs_its_tasks(st
         assert httpx.get(f"{proxy}/metrics", headers=token, timeout=10).status_code == 200
 
         # First run: the commands the README gives (`docker compose run --rm web python manage.py ...`).
+        script = (DOCKER / "first-run.sh").read_text()
+        assert "run --rm migrate" in script
+        assert "run --rm web python manage.py createsuperuser" in script
+        assert "web python manage.py createsuperuser --noinput" in script
+        assert "run --rm web python manage.py create_api_key --workspace" in script
+        superuser = stack.container("web", 8, ["python", "manage.py", "createsuperuser", "--noinput"])
+        superuser.env.update(
+            DJANGO_SUPERUSER_USERNAME="admin",
+            DJANGO_SUPERUSER_EMAIL="a@example.com",
+            DJANGO_SUPERUSER_PASSWORD="x-Y-z-9876",
+        )
+        made = superuser.run()
+        assert made.returncode == 0, made.stderr[-2000:]
         command = ["python", "manage.py", "create_api_key", "--workspace", "acme", "--scope", "admin"]
         created = stack.container("web", 9, command).run()
         assert created.returncode == 0, created.stderr[-2000:]
