@@ -222,7 +222,7 @@ def nginx(stack: Stack, upstreams: list[int]):
     (mount,) = [volume for volume in spec["volumes"] if volume.endswith(":/etc/nginx/nginx.conf:ro")]
     source = (DOCKER / mount.split(":")[0]).resolve()
     tmp = stack.workdir / "proxy-1" / "tmp"
-    (tmp / "nginx").mkdir(parents=True, exist_ok=True)
+    tmp.mkdir(parents=True, exist_ok=True)  # the container's /tmp: nginx must create what it needs in it
     port = free_port()
     config = source.read_text().replace("/tmp/", f"{tmp}/")
     # The image's user `nginx` does not exist here: as root, the workers run as root; otherwise as the caller.

@@ -18,7 +18,6 @@ DOCKER = Path(__file__).resolve().parents[2] / "docker"
 def test_nginx_accepts_the_proxy_config(tmp_path):
     """`nginx -t` on docker/nginx.conf, the compose hostname `web` pointed at this machine (it does not resolve
     here) and the image's paths at a temporary folder."""
-    (tmp_path / "nginx").mkdir()
     config = (
         (DOCKER / "nginx.conf").read_text().replace("/tmp/", f"{tmp_path}/").replace("server web:", "server 127.0.0.1:")
     )
