@@ -211,7 +211,10 @@ class Stack:
         return container
 
     def stop(self) -> None:
-        for container in reversed(self.containers):
+        running = [c for c in self.containers if c.process is not None and c.process.poll() is None]
+        for container in running:  # all at once: each takes a moment to shut down
+            container.process.terminate()
+        for container in running:
             container.stop()
 
 

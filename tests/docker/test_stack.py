@@ -4,6 +4,7 @@ process has its metrics folder, every healthcheck passes, and the first-run comm
 
 import re
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -44,7 +45,7 @@ def health_count(text: str) -> float:
 
 
 @pytest.fixture
-def stack(transactional_db, tmp_path):
+def stack(db, tmp_path):  # the stack has its own database: no need to see this one
     stack = Stack(
         tmp_path,
         database_url=database_url_for_tests(),
@@ -83,6 +84,23 @@ def test_the_compose_stack_starts_serves_through_the_proxy_and_runs_its_tasks(st
     stack.containers.append(beat)
     token = {"Authorization": f"Bearer {COMPOSE_VARIABLES['METRICS_TOKEN']}"}
 
+    # First run: the commands the README gives (`docker compose run --rm web python manage.py ...`), run while
+    # the services start.
+    script = (DOCKER / "first-run.sh").read_text()
+    assert "run --rm migrate" in script
+    assert "run --rm web python manage.py createsuperuser" in script
+    assert "web python manage.py createsuperuser --noinput" in script
+    assert "run --rm web python manage.py create_api_key --workspace" in script
+    superuser = stack.container("web", 8, ["python", "manage.py", "createsuperuser", "--noinput"])
+    superuser.env.update(
+        DJANGO_SUPERUSER_USERNAME="admin",
+        DJANGO_SUPERUSER_EMAIL="a@example.com",
+        DJANGO_SUPERUSER_PASSWORD="x-Y-z-9876",
+    )
+    command = ["python", "manage.py", "create_api_key", "--workspace", "acme", "--scope", "admin"]
+    pool = ThreadPoolExecutor(max_workers=4)
+    first_run = [pool.submit(superuser.run), pool.submit(stack.container("web", 9, command).run)]
+
     with nginx(stack, [web.ports["http"] for web in webs]) as port:
         proxy = f"http://127.0.0.1:{port}"
 
@@ -108,22 +126,8 @@ def test_the_compose_stack_starts_serves_through_the_proxy_and_runs_its_tasks(st
         assert httpx.get(f"{proxy}/metrics", timeout=10).status_code == 401
         assert httpx.get(f"{proxy}/metrics", headers=token, timeout=10).status_code == 200
 
-        # First run: the commands the README gives (`docker compose run --rm web python manage.py ...`).
-        script = (DOCKER / "first-run.sh").read_text()
-        assert "run --rm migrate" in script
-        assert "run --rm web python manage.py createsuperuser" in script
-        assert "web python manage.py createsuperuser --noinput" in script
-        assert "run --rm web python manage.py create_api_key --workspace" in script
-        superuser = stack.container("web", 8, ["python", "manage.py", "createsuperuser", "--noinput"])
-        superuser.env.update(
-            DJANGO_SUPERUSER_USERNAME="admin",
-            DJANGO_SUPERUSER_EMAIL="a@example.com",
-            DJANGO_SUPERUSER_PASSWORD="x-Y-z-9876",
-        )
-        made = superuser.run()
+        made, created = (future.result(timeout=120) for future in first_run)
         assert made.returncode == 0, made.stderr[-2000:]
-        command = ["python", "manage.py", "create_api_key", "--workspace", "acme", "--scope", "admin"]
-        created = stack.container("web", 9, command).run()
         assert created.returncode == 0, created.stderr[-2000:]
         key = created.stdout.strip().splitlines()[-1]
         listed = httpx.get(f"{proxy}/api/v1/templates", headers={"Authorization": f"Bearer {key}"}, timeout=10)
@@ -156,11 +160,14 @@ def test_the_compose_stack_starts_serves_through_the_proxy_and_runs_its_tasks(st
         wait_for(lambda: "generations_flush_task" in worker.output() and "succeeded" in worker.output(), 30, "flush")
 
         # Every healthcheck of the compose file passes, in its own container.
+        checks = {}
         for container in (*webs, worker, beat):
             check = services[container.service]["healthcheck"]["test"]
             assert check[0] == "CMD"
-            result = container.exec(check[1:])
-            assert result.returncode == 0, (container.service, result.stderr)
+            checks[container.service, container.tmp] = pool.submit(container.exec, check[1:])
+        for (service, _), future in checks.items():
+            result = future.result(timeout=60)
+            assert result.returncode == 0, (service, result.stderr)
 
         # Every process got its metrics folder from the entrypoint, and wrote its samples there.
         for container in (migrate, *webs, worker, beat):
@@ -174,3 +181,4 @@ def test_the_compose_stack_starts_serves_through_the_proxy_and_runs_its_tasks(st
             web.stop()
         gone = httpx.get(f"{proxy}/api/v1/templates", timeout=10)
         assert gone.status_code == 502 and gone.json()["error"]["code"] == "bad_gateway"
+    pool.shutdown()
