@@ -212,3 +212,32 @@ def test_every_way_of_installing_uses_requirements_txt_which_installs_the_client
     assert "-e ./client" in requirements  # the server imports promptconfig_client's engine
     assert "RUN pip install -r requirements.txt" in (DOCKER / "Dockerfile").read_text().splitlines()
     assert "pip install -q -r requirements.txt\n" in (DOCKER.parent / "Makefile").read_text()
+
+
+def test_the_dockerfile_follows_the_usual_lint_rules():
+    """A few of hadolint's rules, for what this Dockerfile does: a pinned base image, COPY not ADD, no pip cache,
+    exec-form ENTRYPOINT, CMD and HEALTHCHECK (signals reach the process), requirements before the code (the
+    dependency layer is reused), an executable entrypoint."""
+    import json
+    import os
+
+    from tests.docker.stack import dockerfile_instructions
+
+    instructions = dockerfile_instructions()
+    names = [name for name, _ in instructions]
+    arguments = {name: argument for name, argument in instructions}
+    assert ":" in arguments["FROM"] and not arguments["FROM"].endswith(":latest")
+    assert "ADD" not in names
+    assert "PIP_NO_CACHE_DIR=1" in arguments["ENV"]
+    for name in ("ENTRYPOINT", "CMD"):
+        assert isinstance(json.loads(arguments[name]), list), name
+    healthcheck = arguments["HEALTHCHECK"]
+    assert isinstance(json.loads(healthcheck[healthcheck.index("CMD ") + 4 :]), list)
+    steps = [f"{name} {argument}" for name, argument in instructions]
+    copy_requirements, install, copy_code = (
+        steps.index("COPY requirements.txt ./"),
+        steps.index("RUN pip install -r requirements.txt"),
+        steps.index("COPY . ."),
+    )
+    assert copy_requirements < install < copy_code
+    assert os.access(DOCKER / "entrypoint.sh", os.X_OK)
