@@ -21,15 +21,14 @@ ab_test_participants_total = Counter(
     "ab_test_participants_total", "Users assigned to an A/B test variant.", ["test_id", "variant"]
 )
 # Render failures of the runtime (generate, batch, generate-prompt) by template key and the API error code
-# (template_error, missing_variables, invalid_variables, render_timeout...).
+# (template_error, missing_variables, invalid_variables).
 prompt_render_failures_total = Counter(
     "prompt_render_failures_total", "Prompt renders that failed, by template and error code.", ["template_id", "code"]
 )
-# The probe and drift counters are by provider only: model ids are free-form (bounded by a pattern, not a
-# list), so as a label they would grow the series without bound. Which model drifted is in the drift
-# endpoint and the template's `model_drift` events.
-# `service` and `env` (METRICS_SERVICE, METRICS_ENV) tell deployments apart when one Prometheus or
-# Alertmanager watches several.
+# The probe and drift metrics are by provider (and deployment) only: model ids are free-form (bounded by a
+# pattern, not a list), so as a label they would grow the series without bound. Which model drifted is in the
+# drift endpoint and the template's `model_drift` events. `service` and `env` (METRICS_SERVICE, METRICS_ENV)
+# tell deployments apart when one Prometheus or Alertmanager watches several; both are fixed per process.
 PROBE_LABELS = ("provider", "service", "env")
 
 
