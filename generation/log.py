@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import F
 
 from generation.models import Generation
+from promptconfig.common import metrics
 from promptconfig.common.cache import redis_connection
 from templates_app.models import PromptTemplate
 
@@ -41,6 +42,7 @@ FIELDS = (
     "ab_test_id",
     "ab_variant",
     "latency_ms",
+    "trace_id",
 )
 
 
@@ -121,6 +123,13 @@ def generations_flush(*, batch_size: int = 500) -> int:
     finally:
         redis.delete(_key(LOCK_KEY))
     return moved
+
+
+def refresh_backlog_gauge() -> None:
+    """Set generation_log_backlog to the queue's length (the flush task and /metrics call it)."""
+    queued = generations_queued()
+    if queued is not None:
+        metrics.generation_log_backlog.set(queued)
 
 
 def health_report() -> tuple[str, dict, bool] | None:

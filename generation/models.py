@@ -24,6 +24,8 @@ class Generation(models.Model):
     ab_test_id = models.CharField(max_length=64, blank=True, default="")
     ab_variant = models.CharField(max_length=1, blank=True, default="")
     latency_ms = models.FloatField(default=0.0)
+    # The OpenTelemetry trace of the request that generated it ("" with tracing off).
+    trace_id = models.CharField(max_length=32, blank=True, default="")
     expires_at = models.DateTimeField()
     created_at = models.DateTimeField(db_index=True)
     rating = models.PositiveSmallIntegerField(null=True, blank=True)

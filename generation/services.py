@@ -20,9 +20,11 @@ from django.utils import timezone
 from abtests.services import Routed, feedback_record, route
 from generation.models import Generation
 from profiles.selectors import profile_variables
-from promptconfig.common import metrics
+from promptconfig.common import metrics, tracing
 from promptconfig.common.cache import read_through
+from promptconfig.common.errors import ApiError
 from promptconfig.workspaces.models import Workspace
+from promptconfig_client.engine import RenderError
 from templates_app.models import PromptTemplate, TemplateVersion
 from templates_app.rendering import ENGINE, include_loader, version_cache_key
 from templates_app.selectors import template_for_caller, version_for_caller
@@ -157,14 +159,18 @@ def generate(
     def render() -> tuple[str, datetime]:
         nonlocal rendered
         rendered = True
-        text = ENGINE.render(
-            resolved.version.body,
-            given,
-            includes=resolved.includes,
-            schema=resolved.version.variable_schema,
-            cache_key=version_cache_key(resolved.version),
-            deadline=deadline,
-        )
+        try:
+            text = ENGINE.render(
+                resolved.version.body,
+                given,
+                includes=resolved.includes,
+                schema=resolved.version.variable_schema,
+                cache_key=version_cache_key(resolved.version),
+                deadline=deadline,
+            )
+        except (RenderError, ApiError) as exc:
+            metrics.prompt_render_failures_total.labels(template_id=template.key, code=exc.code).inc()
+            raise
         return text, now + timedelta(seconds=settings.PROMPT_CACHE_TTL)
 
     text, expires_at = read_through(cache_key, render, timeout=settings.PROMPT_CACHE_TTL, cache_type="prompt")
@@ -187,6 +193,7 @@ def generate(
         ab_test_id=routed.test_id if routed else "",
         ab_variant=routed.variant if routed else "",
         latency_ms=round(elapsed * 1000, 3),
+        trace_id=tracing.trace_id(),
         expires_at=expires_at,
         created_at=now,
     )

@@ -4,7 +4,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from generation.log import generations_flush
+from generation.log import generations_flush, refresh_backlog_gauge
 from generation.services import generations_purge
 
 
@@ -16,5 +16,8 @@ def generations_purge_task() -> int:
 
 @shared_task
 def generations_flush_task() -> int:
-    """Move queued generation records into the database (a no-op when another flush runs)."""
-    return generations_flush()
+    """Move queued generation records into the database (a no-op when another flush runs); then measure the
+    backlog left."""
+    moved = generations_flush()
+    refresh_backlog_gauge()
+    return moved

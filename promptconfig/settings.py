@@ -291,6 +291,21 @@ LOCAL_CACHE_SECONDS = env_int("LOCAL_CACHE_SECONDS", 30)
 # METRICS_PUBLIC is on (the default with DEBUG): the labels name templates and A/B tests of every workspace.
 METRICS_TOKEN = env_str("METRICS_TOKEN")
 METRICS_PUBLIC = env_bool("METRICS_PUBLIC", default=DEBUG)
+# The `service` and `env` labels of the probe metrics (and the alerts' grouping in Alertmanager).
+METRICS_SERVICE = env_str("METRICS_SERVICE", "promptconfig")
+METRICS_ENV = env_str("METRICS_ENV", "development" if DEBUG else "production")
+# Before a scrape, /metrics refreshes the gauges these functions set (the apps above promptconfig add theirs).
+METRICS_REFRESH = ["generation.log.refresh_backlog_gauge"]
+# The GenerateLatencyHigh alert fires when the generate p95 stays above this many seconds (exported as
+# promptconfig_generate_p95_target_seconds, which docker/alerts.yml compares with).
+ALERT_GENERATE_P95_SECONDS = env_float("ALERT_GENERATE_P95_SECONDS", 0.25)
+# A Celery worker exports its metrics on this port (0: not at all); beat schedules the heartbeat task every
+# WORKER_HEARTBEAT_SECONDS, and beat touches BEAT_HEARTBEAT_FILE whenever it sends a task (empty: never).
+WORKER_METRICS_PORT = env_int("WORKER_METRICS_PORT", 0)
+WORKER_HEARTBEAT_SECONDS = env_float("WORKER_HEARTBEAT_SECONDS", 30.0)
+BEAT_HEARTBEAT_FILE = env_str("BEAT_HEARTBEAT_FILE", "")
+BEAT_HEARTBEAT_MAX_AGE = env_int("BEAT_HEARTBEAT_MAX_AGE", 60)
+CELERY_BEAT_SCHEDULE["worker-heartbeat"] = {"task": "promptconfig.heartbeat", "schedule": WORKER_HEARTBEAT_SECONDS}
 
 # --- Content Security Policy (django-csp) ---------------------------------------------------
 # The admin and every other page outside /api/ load nothing from elsewhere and run no inline script; inline

@@ -134,7 +134,7 @@ def version_record(
                     "to": version_key,
                 },
             )
-            metrics.prompter_model_drift_total.labels(provider=provider_label(provider)).inc()
+            metrics.prompter_model_drift_total.labels(**metrics.probe_labels(provider_label(provider))).inc()
     return record, created
 
 
@@ -184,7 +184,9 @@ def ensure_version(*, template: PromptTemplate, provider: str, model_id: str | N
         return _ensure(template, provider, model_id)
     finally:
         elapsed = time.perf_counter() - started
-        metrics.prompter_ensure_version_seconds.labels(provider=provider_label(provider)).observe(elapsed)
+        metrics.prompter_ensure_version_seconds.labels(**metrics.probe_labels(provider_label(provider))).observe(
+            elapsed
+        )
 
 
 def _ensure(template: PromptTemplate, provider: str, model_id: str) -> Ensured:
@@ -200,11 +202,11 @@ def _ensure(template: PromptTemplate, provider: str, model_id: str) -> Ensured:
         time.sleep(WAIT_STEP_SECONDS)
     recorded = False
     try:
-        metrics.prompter_probe_attempts_total.labels(provider=provider_label(provider)).inc()
+        metrics.prompter_probe_attempts_total.labels(**metrics.probe_labels(provider_label(provider))).inc()
         try:
             version_key = probes.probe(provider, model_id)
         except Exception as exc:
-            metrics.prompter_probe_failures_total.labels(provider=provider_label(provider)).inc()
+            metrics.prompter_probe_failures_total.labels(**metrics.probe_labels(provider_label(provider))).inc()
             # The metrics name no model: the log does (the model id has passed the model-id rule).
             logger.warning("probe failed: template %s, %s/%s: %s", template.pk, provider, model_id, exc)
             raise

@@ -1,9 +1,11 @@
-"""JSON log lines carrying the id of the request that produced them."""
+"""JSON log lines carrying the id of the request that produced them, and its trace id when tracing is on."""
 
 import contextvars
 import json
 import logging
 from datetime import UTC, datetime
+
+from promptconfig.common import tracing
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
@@ -11,6 +13,7 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("req
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
+        record.trace_id = tracing.trace_id() or None
         return True
 
 
@@ -22,6 +25,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
             "request_id": getattr(record, "request_id", None),
+            "trace_id": getattr(record, "trace_id", None),
         }
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)

@@ -1,10 +1,11 @@
 """Every custom Prometheus metric of the API contract, registered once, here.
 
-Under gunicorn the exporter runs in prometheus_client's multiprocess mode (PROMETHEUS_MULTIPROC_DIR,
-set by docker/gunicorn.conf.py), so each worker's samples are summed at scrape time.
+Under gunicorn and Celery the exporter runs in prometheus_client's multiprocess mode (PROMETHEUS_MULTIPROC_DIR,
+created by docker/entrypoint.sh), so each process's samples are summed at scrape time; gauges say how.
 """
 
-from prometheus_client import Counter, Histogram
+from django.conf import settings
+from prometheus_client import Counter, Gauge, Histogram
 
 prompt_generation_duration_seconds = Histogram(
     "prompt_generation_duration_seconds",
@@ -19,20 +20,53 @@ cache_misses_total = Counter("cache_misses_total", "Cache misses by cache type."
 ab_test_participants_total = Counter(
     "ab_test_participants_total", "Users assigned to an A/B test variant.", ["test_id", "variant"]
 )
-# The probe and drift counters are by provider only: model ids are free-form (bounded by a pattern, not a
-# list), so as a label they would grow the series without bound. Which model drifted is in the drift
-# endpoint and the template's `model_drift` events.
+# Render failures of the runtime (generate, batch, generate-prompt) by template key and the API error code
+# (template_error, missing_variables, invalid_variables).
+prompt_render_failures_total = Counter(
+    "prompt_render_failures_total", "Prompt renders that failed, by template and error code.", ["template_id", "code"]
+)
+# The probe and drift metrics are by provider (and deployment) only: model ids are free-form (bounded by a
+# pattern, not a list), so as a label they would grow the series without bound. Which model drifted is in the
+# drift endpoint and the template's `model_drift` events. `service` and `env` (METRICS_SERVICE, METRICS_ENV)
+# tell deployments apart when one Prometheus or Alertmanager watches several; both are fixed per process.
+PROBE_LABELS = ("provider", "service", "env")
+
+
+def probe_labels(provider: str) -> dict[str, str]:
+    return {"provider": provider, "service": settings.METRICS_SERVICE, "env": settings.METRICS_ENV}
+
+
 prompter_probe_attempts_total = Counter(
-    "prompter_probe_attempts_total", "Provider model-version probes attempted.", ["provider"]
+    "prompter_probe_attempts_total", "Provider model-version probes attempted.", PROBE_LABELS
 )
 prompter_probe_failures_total = Counter(
-    "prompter_probe_failures_total", "Provider model-version probes that failed.", ["provider"]
+    "prompter_probe_failures_total", "Provider model-version probes that failed.", PROBE_LABELS
 )
 prompter_ensure_version_seconds = Histogram(
-    "prompter_ensure_version_seconds", "Time to ensure a provider model version.", ["provider"]
+    "prompter_ensure_version_seconds", "Time to ensure a provider model version.", PROBE_LABELS
 )
 prompter_model_drift_total = Counter(
     "prompter_model_drift_total",
     "New provider model versions seen for a (template, provider, model) that had another.",
-    ["provider"],
+    PROBE_LABELS,
 )
+
+# Generation records waiting in the Redis queue (GENERATION_LOG_QUEUE), measured by every flush and scrape.
+generation_log_backlog = Gauge(
+    "generation_log_backlog",
+    "Generation records waiting in the Redis queue to be stored.",
+    multiprocess_mode="mostrecent",
+)
+# When a Celery worker last ran the heartbeat task beat schedules (promptconfig.heartbeat), Unix seconds.
+worker_heartbeat_timestamp_seconds = Gauge(
+    "promptconfig_worker_heartbeat_timestamp_seconds",
+    "When a Celery worker last ran the heartbeat task.",
+    multiprocess_mode="max",
+)
+# The GenerateLatencyHigh alert's threshold (ALERT_GENERATE_P95_SECONDS), exported so the rule reads it.
+generate_p95_target_seconds = Gauge(
+    "promptconfig_generate_p95_target_seconds",
+    "The prompt generation p95 latency target the alert compares with (ALERT_GENERATE_P95_SECONDS).",
+    multiprocess_mode="max",
+)
+generate_p95_target_seconds.set(settings.ALERT_GENERATE_P95_SECONDS)

@@ -4,6 +4,7 @@ import hmac
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils.module_loading import import_string
 from django.views import csrf, defaults
 from django.views.decorators.csrf import csrf_exempt
 from django_prometheus.exports import ExportToDjangoView
@@ -20,6 +21,8 @@ def metrics(request: HttpRequest) -> HttpResponse:
         return json_error_response(
             403, "permission_denied", "Metrics are not public: set METRICS_TOKEN and send it as a Bearer token."
         )
+    for path in settings.METRICS_REFRESH:
+        import_string(path)()
     return ExportToDjangoView(request)
 
 

@@ -31,11 +31,11 @@ def ensure(client, key="lesson", **body):
 
 
 def attempts(provider: str) -> float:
-    return metrics.prompter_probe_attempts_total.labels(provider=provider)._value.get()
+    return metrics.prompter_probe_attempts_total.labels(**metrics.probe_labels(provider))._value.get()
 
 
 def failures(provider: str) -> float:
-    return metrics.prompter_probe_failures_total.labels(provider=provider)._value.get()
+    return metrics.prompter_probe_failures_total.labels(**metrics.probe_labels(provider))._value.get()
 
 
 @pytest.fixture
@@ -242,14 +242,14 @@ def test_a_new_key_is_drift_in_the_history_the_drift_endpoint_and_the_metric(rea
     start = timezone.now().replace(minute=1, second=0, microsecond=0)
     monkeypatch.setattr(timezone, "now", at(start))
     ensure(writer, provider="openai")
-    drift_before = metrics.prompter_model_drift_total.labels(provider="openai")._value.get()
+    drift_before = metrics.prompter_model_drift_total.labels(**metrics.probe_labels("openai"))._value.get()
     assert reader.get("/api/v1/templates/lesson/drift").json()["provider"] == []
 
     fake.keys["openai"] = "fp_live_NEW"
     monkeypatch.setattr(timezone, "now", at(start + timedelta(hours=1)))
     changed = ensure(writer, provider="openai").json()
     assert changed["created"] is True and changed["provider_version_key"] == "fp_live_NEW"
-    assert metrics.prompter_model_drift_total.labels(provider="openai")._value.get() == drift_before + 1
+    assert metrics.prompter_model_drift_total.labels(**metrics.probe_labels("openai"))._value.get() == drift_before + 1
 
     event = TemplateEvent.objects.get(template=lesson, kind="model_drift")
     assert event.data == {"provider": "openai", "model_id": "gpt-4o", "from": "fp_live_0a1b2c3d", "to": "fp_live_NEW"}
@@ -268,14 +268,17 @@ def test_a_new_key_is_drift_in_the_history_the_drift_endpoint_and_the_metric(rea
 
 
 # --- metrics ----------------------------------------------------------------------------------------
-def test_the_metrics_text(writer, client, lesson, fake):
+def test_the_metrics_text(writer, client, lesson, fake, settings):
+    """The probe metrics carry the deployment's `service` and `env` (METRICS_SERVICE, METRICS_ENV)."""
+    settings.METRICS_SERVICE, settings.METRICS_ENV = "prompts-eu", "staging"
     ensure(writer, provider="openai")
     fake.mode = "error"
     ensure(writer, provider="anthropic", model_id="claude-x")
     text = client.get("/metrics").content.decode()
-    assert 'prompter_probe_attempts_total{provider="openai"}' in text
-    assert 'prompter_probe_failures_total{provider="anthropic"}' in text
-    assert 'prompter_ensure_version_seconds_bucket{le="0.005",provider="openai"}' in text
+    assert 'prompter_probe_attempts_total{env="staging",provider="openai",service="prompts-eu"}' in text
+    assert 'prompter_probe_failures_total{env="staging",provider="anthropic",service="prompts-eu"}' in text
+    bucket = 'prompter_ensure_version_seconds_bucket{env="staging",le="0.005",provider="openai",service="prompts-eu"}'
+    assert bucket in text
     assert "prompter_ensure_version_seconds_count" in text
 
 
@@ -288,7 +291,7 @@ def test_the_probe_metrics_have_a_bounded_label_set(writer, client, lesson, sett
     lines = [line for line in text.splitlines() if line.startswith("prompter_")]
     assert lines and not [line for line in lines if "model=" in line]
     assert not [line for line in lines if "free-form-model" in line or "vendor" in line]
-    assert 'prompter_probe_attempts_total{provider="other"}' in text
+    assert 'prompter_probe_attempts_total{env="production",provider="other",service="promptconfig"}' in text
 
 
 # --- probes: a value is one path segment; the upstream answer is logged, never returned --------------
