@@ -168,3 +168,15 @@ def test_every_response_carries_a_request_id(api_client):
     assert len(api_client.get(KEYS)["X-Request-ID"]) == 32
     assert api_client.get(KEYS, HTTP_X_REQUEST_ID="abc-123")["X-Request-ID"] == "abc-123"
     assert api_client.get(KEYS, HTTP_X_REQUEST_ID="bad id <script>")["X-Request-ID"] != "bad id <script>"
+
+
+@pytest.mark.parametrize("accept", ["application/xml", "text/html"])
+def test_an_accept_header_the_api_cannot_satisfy_is_a_json_406(api_client, accept):
+    response = api_client.get("/api/v1/templates", HTTP_ACCEPT=accept)
+    assert response.status_code == 406 and response.json()["error"]["code"] == "not_acceptable"
+
+
+@pytest.mark.parametrize("accept", [None, "*/*", "application/json", "application/json, text/plain;q=0.5"])
+def test_json_or_anything_is_served_json(api_client, accept):
+    response = api_client.get("/api/v1/templates", **({"HTTP_ACCEPT": accept} if accept else {}))
+    assert response.status_code == 200 and response["Content-Type"] == "application/json"
