@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from generation.charts import cache_chart, daily_chart, hbar_chart, rating_class
 from generation.models import Generation
+from generation.playground_admin import playground_admin_page
 from generation.selectors import DAY, UsageQuery, analytics_summary, bucket_floor, usage_series, version_ratings
 from promptconfig.workspaces.models import Workspace
 
@@ -79,3 +80,4 @@ def _analytics_page(request: HttpRequest) -> HttpResponse:
 
 
 analytics_admin_page = admin.site.admin_view(_analytics_page)
+__all__ = ["analytics_admin_page", "playground_admin_page"]

@@ -290,6 +290,9 @@ GENERATION_LOG_MAX_BACKLOG = env_int("GENERATION_LOG_MAX_BACKLOG", 10000)
 # What /health reports beside its own checks: each a function returning a (name, body, degraded) triple or
 # None; the apps above promptconfig contribute them here, so health itself imports none of them.
 HEALTH_REPORTS = ["generation.log.health_report"]
+# Where the templates admin's "preview as user" gets a profile's prompt variables (promptconfig.common.variables):
+# the generation app, which knows profiles and the derived defaults.
+PROFILE_VARIABLES_SOURCE = "generation.playground.ProfileSource"
 # Each process keeps up to LOCAL_CACHE_ENTRIES cache entries in memory (0: none), checked against a
 # per-workspace epoch in Redis on every request and never older than LOCAL_CACHE_SECONDS
 # (promptconfig/common/cache.py).

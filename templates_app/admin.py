@@ -79,6 +79,8 @@ class PromptTemplateAdmin(admin.ModelAdmin):
     list_per_page = 50
     actions = ["publish_latest", "rollback", "deprecate", "archive", "restore_to_draft", "fork"]
     change_form_template = "admin/templates_app/prompttemplate/change_form.html"
+    # Apps above this one add links to their pages about a template: (label, URL name taking its pk, element id).
+    object_tools: list[tuple[str, str, str]] = []
 
     content_fieldset = ("Content", {"fields": ["body", "variables", "variable_schema", "model_config"]})
     description_fieldset = (
@@ -202,6 +204,7 @@ class PromptTemplateAdmin(admin.ModelAdmin):
                 compare_url=reverse("admin:templates_app_prompttemplate_compare", args=[template.pk]),
                 publish_url=reverse("admin:templates_app_prompttemplate_publish", args=[template.pk]),
                 can_publish=can_publish(request),
+                extra_tools=[(label, reverse(name, args=[template.pk]), id_) for label, name, id_ in self.object_tools],
             )
         return super().change_view(request, object_id, form_url, context)
 

@@ -124,9 +124,7 @@ def chat(
         logger.warning(
             "llm: %s answered %s: %r", model, response.status_code, redact(response.text[:2000])[:EXCERPT_CHARS]
         )
-        raise LLMFailed(
-            f"The LLM endpoint answered {response.status_code}.", details={"status": response.status_code}
-        )
+        raise LLMFailed(f"The LLM endpoint answered {response.status_code}.", details={"status": response.status_code})
     if len(response.content) > settings.LLM_MAX_RESPONSE_BYTES:
         raise LLMFailed("The LLM endpoint's answer is too large.")
     try:

@@ -175,9 +175,7 @@ def test_apply_with_publish_serves_the_proposal(writer, lesson, fake, django_cap
     assert writer.get(f"{T}/lesson").json()["version"] == 2
 
 
-def test_scope_validation_and_workspaces(
-    writer, reader, make_client, lesson, fake, django_capture_on_commit_callbacks
-):
+def test_scope_validation_and_workspaces(writer, reader, make_client, lesson, fake, django_capture_on_commit_callbacks):
     assert answer(reader.post(f"{T}/lesson/refinements", {"goal": "x"}, format="json")) == (403, "permission_denied")
     assert answer(reader.get(f"{T}/lesson/refinements")) == (403, "permission_denied")
     for bad in ({}, {"goal": ""}, {"goal": "x", "tone": 1}, {"goal": "x", "version": 0}, {"goal": "x", "model": "a b"}):
