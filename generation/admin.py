@@ -49,6 +49,8 @@ def _page_context(workspace: Workspace) -> dict[str, Any]:
             "label": f"{row['key']} v{row['version']}",
             "tag": row["language"],
             "css": rating_class(row["average_rating"]),
+            "value_text": f"{row['average_rating']:.1f}",
+            "detail": f"({row['ratings']})",
         }
         for row in version_ratings(workspace=workspace)
     ]
