@@ -28,6 +28,11 @@ def p_text(p_value: float | None) -> str:
     return f"{p_value:.2g}" if p_value < 0.0001 else f"{p_value:.4f}"
 
 
+def number_text(value: float) -> str:
+    """A metric's mean as people read it: two decimals (0.78, 4.25), significant digits when large or tiny."""
+    return f"{value:.2f}" if 0.01 <= abs(value) < 10000 or value == 0 else f"{value:.3g}"
+
+
 def _axis(low: float, high: float, value_w: float) -> Callable[[float], float]:
     """x(value) over the plot area for values from `low` to `high` (0 always in view, 5 % of air), leaving
     `value_w` at the right for the widest value text."""
@@ -99,7 +104,7 @@ def metric_chart(results: dict, name: str) -> dict[str, Any]:
         )
     known = [value for item in arms for value in (item["low"], item["high"]) if value is not None]
     for item in arms:
-        item["value"] = f"{item['mean']:.4g} (n={item['n']})" if item["mean"] is not None else ""
+        item["value"] = f"{number_text(item['mean'])} (n={item['n']})" if item["mean"] is not None else ""
     value_w = max(text_width(item["value"], FONT) for item in arms)
     x = _axis(min(known, default=0), max(known, default=1), value_w)
 

@@ -22,8 +22,8 @@ from promptconfig_client.engine import RenderError
 from templates_app import admin_views
 from templates_app.admin_inlines import TemplateEventInline, TemplateVersionInline
 from templates_app.admin_views import actor_for, can_publish
-from templates_app.forms import PromptTemplateForm
-from templates_app.models import PromptTemplate, TemplateEvent, TemplateVersion
+from templates_app.forms import LabelForm, PromptTemplateForm
+from templates_app.models import PromptTemplate, TemplateEvent, TemplateLabel, TemplateVersion
 from templates_app.review import save_warnings
 from templates_app.selectors import version_get
 from templates_app.services import (
@@ -104,8 +104,8 @@ class PromptTemplateAdmin(admin.ModelAdmin):
             {
                 "classes": ["collapse"],
                 "fields": [
-                    ("usage_count", "success_rate"),
-                    ("average_rating", "rating_count", "feedback_count"),
+                    ("usage_count", "success_rate_display"),
+                    ("average_rating_display", "rating_count", "feedback_count"),
                     ("created_by", "created_at", "updated_at"),
                 ],
             },
@@ -118,8 +118,8 @@ class PromptTemplateAdmin(admin.ModelAdmin):
         "status_display",
         "serving_summary",
         "usage_count",
-        "success_rate",
-        "average_rating",
+        "success_rate_display",
+        "average_rating_display",
         "rating_count",
         "feedback_count",
         "created_by",
@@ -129,6 +129,7 @@ class PromptTemplateAdmin(admin.ModelAdmin):
 
     class Media:
         css = {"all": ["templates_app/admin.css"]}
+        js = ["templates_app/body.js"]
 
     # --- permissions ---------------------------------------------------------------------------
     def has_publish_permission(self, request, obj=None) -> bool:
@@ -159,6 +160,14 @@ class PromptTemplateAdmin(admin.ModelAdmin):
     @admin.display(description="updated", ordering="updated_at")
     def updated(self, template: PromptTemplate) -> str:
         return date_format(localtime(template.updated_at), "Y-m-d H:i")
+
+    @admin.display(description="success rate")
+    def success_rate_display(self, template: PromptTemplate) -> str:
+        return f"{template.success_rate:.1%}" if template.usage_count else "-"
+
+    @admin.display(description="average rating")
+    def average_rating_display(self, template: PromptTemplate) -> str:
+        return f"{template.average_rating:.2f} / 5" if template.rating_count else "-"
 
     @admin.display(description="production")
     def serving_summary(self, template: PromptTemplate) -> str:
@@ -199,11 +208,18 @@ class PromptTemplateAdmin(admin.ModelAdmin):
         context = dict(extra_context or {})
         template = self.get_object(request, unquote(object_id))
         if template is not None:
+            versions = list(template.versions.order_by("-number"))
+            served = template.served_version.number if template.served_version else None
             context.update(
                 preview_url=reverse("admin:templates_app_prompttemplate_preview", args=[template.pk]),
                 compare_url=reverse("admin:templates_app_prompttemplate_compare", args=[template.pk]),
                 publish_url=reverse("admin:templates_app_prompttemplate_publish", args=[template.pk]),
                 can_publish=can_publish(request),
+                label_url=reverse("admin:templates_app_prompttemplate_label", args=[template.pk]),
+                label_form=LabelForm(
+                    versions=versions, served_number=served, initial={"number": served}, prefix="label"
+                ),
+                other_labels=[label for label in template.labels.all() if label.name != TemplateLabel.PRODUCTION],
                 extra_tools=[(label, reverse(name, args=[template.pk]), id_) for label, name, id_ in self.object_tools],
             )
         return super().change_view(request, object_id, form_url, context)
@@ -300,6 +316,12 @@ class PromptTemplateAdmin(admin.ModelAdmin):
             path("<path:object_id>/preview/", view(admin_views.preview_view), name=f"{info}_preview"),
             path("<path:object_id>/compare/", view(admin_views.compare_view), name=f"{info}_compare"),
             path("<path:object_id>/publish/", view(admin_views.publish_view), name=f"{info}_publish"),
+            path("<path:object_id>/label/", view(admin_views.label_view), name=f"{info}_label"),
+            path(
+                "variables/",
+                self.admin_site.admin_view(lambda request: admin_views.body_variables_view(self, request)),
+                name=f"{info}_variables",
+            ),
         ]
         return custom + super().get_urls()
 
@@ -414,8 +436,8 @@ def free_fork_key(template: PromptTemplate) -> str:
 # --- Versions and events: read-only ---------------------------------------------------------------
 @admin.register(TemplateVersion)
 class TemplateVersionAdmin(ReadOnlyAdmin):
-    list_display = ["__str__", "number", "created_by", "created_at", "change_note", "first_published_at"]
-    list_filter = ["template__workspace", "created_at"]
+    list_display = ["__str__", "language", "number", "created_by", "created_at", "change_note", "first_published_at"]
+    list_filter = ["template__workspace", "template__language", "created_at"]
     search_fields = ["template__key", "change_note", "created_by"]
     list_select_related = ["template"]
     fields = [
@@ -436,6 +458,10 @@ class TemplateVersionAdmin(ReadOnlyAdmin):
 
     class Media:
         css = {"all": ["templates_app/admin.css"]}
+
+    @admin.display(description="language", ordering="template__language")
+    def language(self, version: TemplateVersion) -> str:
+        return version.template.language
 
 
 @admin.register(TemplateEvent)
