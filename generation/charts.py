@@ -147,12 +147,17 @@ def cache_chart(points: list[dict[str, Any]], *, width: int = 1000, height: int 
     for index, point in enumerate(points):
         if point["generations"]:
             value = point["cache_hits"] / point["generations"]
+            x, label = left + index * slot, f"{value:.0%}"
+            half = text_width(label, SMALL_FONT) / 2
+            # Centred over its point, unless that would reach over the axis labels at the left or out at the right.
+            anchor = "start" if x - half < left + 2 else "end" if x + half > width - 2 else "middle"
             line.append(
                 {
-                    "x": round(left + index * slot, 1),
+                    "x": round(x, 1),
                     "y": round(top + plot_h - value * plot_h, 1),
                     "title": f"{point['bucket'].date().isoformat()}: {value:.0%} of {point['generations']}",
-                    "label": f"{value:.0%}",
+                    "label": label,
+                    "anchor": anchor,
                 }
             )
     labels = [

@@ -63,7 +63,7 @@ class PromptTemplateAdmin(admin.ModelAdmin):
     inlines = [TemplateVersionInline, TemplateEventInline]
     list_display = [
         "key",
-        "language",
+        "lang",
         "name",
         "category",
         "status_display",
@@ -141,6 +141,10 @@ class PromptTemplateAdmin(admin.ModelAdmin):
             super().get_queryset(request).filter(deleted_at__isnull=True).select_related("served_version", "workspace")
         )
 
+    @admin.display(description="lang", ordering="language")
+    def lang(self, template: PromptTemplate) -> str:
+        return template.language
+
     @admin.display(description="status", ordering="status")
     def status_display(self, template: PromptTemplate) -> str:
         return format_html('<span class="pc-status pc-status-{}">{}</span>', template.status, template.status)
@@ -159,7 +163,7 @@ class PromptTemplateAdmin(admin.ModelAdmin):
 
     @admin.display(description="updated", ordering="updated_at")
     def updated(self, template: PromptTemplate) -> str:
-        return date_format(localtime(template.updated_at), "Y-m-d H:i")
+        return date_format(localtime(template.updated_at), "Y-m-d")
 
     @admin.display(description="success rate")
     def success_rate_display(self, template: PromptTemplate) -> str:
@@ -436,7 +440,7 @@ def free_fork_key(template: PromptTemplate) -> str:
 # --- Versions and events: read-only ---------------------------------------------------------------
 @admin.register(TemplateVersion)
 class TemplateVersionAdmin(ReadOnlyAdmin):
-    list_display = ["__str__", "language", "number", "created_by", "created_at", "change_note", "first_published_at"]
+    list_display = ["__str__", "language", "created_by", "created", "change_note", "published"]
     list_filter = ["template__workspace", "template__language", "created_at"]
     search_fields = ["template__key", "change_note", "created_by"]
     list_select_related = ["template"]
@@ -462,6 +466,14 @@ class TemplateVersionAdmin(ReadOnlyAdmin):
     @admin.display(description="language", ordering="template__language")
     def language(self, version: TemplateVersion) -> str:
         return version.template.language
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, version: TemplateVersion) -> str:
+        return date_format(localtime(version.created_at), "Y-m-d H:i")
+
+    @admin.display(description="first published", ordering="first_published_at")
+    def published(self, version: TemplateVersion) -> str:
+        return date_format(localtime(version.first_published_at), "Y-m-d") if version.first_published_at else "-"
 
 
 @admin.register(TemplateEvent)
