@@ -19,7 +19,7 @@ from django.utils.timezone import localtime
 from promptconfig.common.admin import ReadOnlyAdmin
 from promptconfig.common.errors import ApiError
 from promptconfig_client.engine import RenderError
-from templates_app import admin_views
+from templates_app import admin_refinements, admin_views
 from templates_app.admin_inlines import TemplateEventInline, TemplateVersionInline
 from templates_app.admin_views import actor_for, can_publish
 from templates_app.forms import LabelForm, PromptTemplateForm
@@ -36,6 +36,7 @@ from templates_app.services import (
 )
 
 SERVICE_ERROR_ATTR = "_templates_app_service_error"
+__all__ = ["admin_refinements"]  # registers the refinements' admin
 Status = PromptTemplate.Status
 
 

@@ -69,6 +69,8 @@ def test_render_with_a_profile_then_run_two_versions_side_by_side(admin_client, 
     assert runs[0].output_excerpt.startswith("ECHO[Explain tides") and runs[0].latency_ms is not None
     listed = admin_client.get(page(lesson)).content.decode()
     assert listed.count('class="pc-run"') == 2 and "sk-playground-key-1" not in listed
+    records = admin_client.get("/admin/generation/playgroundrun/").content.decode()
+    assert records.count("fake-model") >= 2 and "admin:admin" in records
 
 
 def test_unsaved_bodies_missing_variables_and_upstream_errors(admin_client, lesson, fake):

@@ -219,3 +219,16 @@ def test_sampling_parameters_are_checked():
     assert "between" in llm.params_error({"temperature": 3})
     assert "integer" in llm.params_error({"max_tokens": 1.5})
     assert llm.params_error([]) == "Must be an object."
+
+
+def test_refinements_are_listed_read_only_in_the_admin(
+    admin_client, writer, lesson, fake, django_capture_on_commit_callbacks
+):
+    fake.answer_json("Explain {{ topic }} to a {{ difficulty }} student in one line.")
+    refinement = refine(writer, django_capture_on_commit_callbacks, model="other-model", version=1)
+    assert fake.requests[-1]["body"]["model"] == "other-model"
+    listing = admin_client.get("/admin/templates_app/refinement/").content.decode()
+    assert "other-model" in listing and "succeeded" in listing
+    detail = admin_client.get(f"/admin/templates_app/refinement/{refinement['id']}/change/").content.decode()
+    assert "+Explain {{ topic }} to a {{ difficulty }} student in one line." in detail
+    assert admin_client.get("/admin/templates_app/refinement/add/").status_code == 403
