@@ -6,8 +6,11 @@ templates app cannot import profiles, so it asks promptconfig.common.variables, 
 """
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
+
+from django.conf import settings
 
 from generation.models import PlaygroundRun
 from generation.services import base_variables
@@ -84,37 +87,48 @@ def render_side(template: PromptTemplate, side: Side, variables: Mapping[str, An
     return side
 
 
-def run_side(
+def run_sides(
     template: PromptTemplate,
-    side: Side,
+    sides: list[Side],
     *,
     actor: str,
     model: str,
     params: Mapping[str, Any],
     profile_user_id: str = "",
-) -> Side:
-    """Send a rendered side to the LLM and record the run (a failed call too, with its error)."""
-    run = PlaygroundRun(
-        template=template,
-        version=side.version,
-        created_by=actor,
-        profile_user_id=profile_user_id,
-        model=model,
-        params=dict(params),
-        prompt_excerpt=side.prompt[:PROMPT_EXCERPT_CHARS],
-    )
-    try:
-        completion = llm.chat([{"role": "user", "content": side.prompt}], model=model, params=params)
-    except ApiError as error:
-        side.error = run.error = f"{error.code}: {error.message}"
-    else:
-        side.output, side.tokens, side.latency_ms = completion.text, completion.tokens, completion.latency_ms
-        run.output_excerpt = completion.text[:OUTPUT_EXCERPT_CHARS]
-        run.prompt_tokens, run.completion_tokens = completion.prompt_tokens, completion.completion_tokens
-        run.total_tokens, run.latency_ms = completion.total_tokens, completion.latency_ms
-    run.save()
-    side.run = run
-    return side
+) -> list[Side]:
+    """Send each rendered side to the LLM, at the same time (a page waits for the slower one, at most
+    LLM_PLAYGROUND_TIMEOUT), and record every run, a failed call too, with its error."""
+    ready = [side for side in sides if side.prompt and not side.error]
+
+    def call(side: Side) -> llm.Completion | ApiError:
+        try:
+            messages = [{"role": "user", "content": side.prompt}]
+            return llm.chat(messages, model=model, params=params, timeout=settings.LLM_PLAYGROUND_TIMEOUT)
+        except ApiError as error:
+            return error
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = list(pool.map(call, ready))
+    for side, outcome in zip(ready, outcomes, strict=True):
+        run = PlaygroundRun(
+            template=template,
+            version=side.version,
+            created_by=actor,
+            profile_user_id=profile_user_id,
+            model=model,
+            params=dict(params),
+            prompt_excerpt=side.prompt[:PROMPT_EXCERPT_CHARS],
+        )
+        if isinstance(outcome, ApiError):
+            side.error = run.error = f"{outcome.code}: {outcome.message}"
+        else:
+            side.output, side.tokens, side.latency_ms = outcome.text, outcome.tokens, outcome.latency_ms
+            run.output_excerpt = outcome.text[:OUTPUT_EXCERPT_CHARS]
+            run.prompt_tokens, run.completion_tokens = outcome.prompt_tokens, outcome.completion_tokens
+            run.total_tokens, run.latency_ms = outcome.total_tokens, outcome.latency_ms
+        run.save()
+        side.run = run
+    return sides
 
 
 def run_list(*, template: PromptTemplate, limit: int = RUNS_LISTED) -> list[PlaygroundRun]:

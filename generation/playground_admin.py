@@ -16,7 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from generation.playground import Side, render_side, run_list, run_side
+from generation.playground import Side, render_side, run_list, run_sides
 from promptconfig.common import llm
 from promptconfig.common.errors import ApiError
 from promptconfig.common.variables import profile_prompt_variables, profile_user_ids
@@ -135,16 +135,14 @@ def _playground_page(request: HttpRequest, template_id: int) -> HttpResponse:
                 if not llm.configured():
                     notice = llm.NOT_CONFIGURED
                 else:
-                    for side in sides:
-                        if side.prompt and not side.error:
-                            run_side(
-                                template,
-                                side,
-                                actor=f"admin:{request.user.get_username()}",
-                                model=data["model"],
-                                params=form.params(),
-                                profile_user_id=data.get("profile") or "",
-                            )
+                    run_sides(
+                        template,
+                        sides,
+                        actor=f"admin:{request.user.get_username()}",
+                        model=data["model"],
+                        params=form.params(),
+                        profile_user_id=data.get("profile") or "",
+                    )
     context = {
         **admin.site.each_context(request),
         "title": "Playground",

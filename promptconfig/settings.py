@@ -203,6 +203,8 @@ LLM_BASE_URL = env_str("LLM_BASE_URL")
 LLM_API_KEY = env_str("LLM_API_KEY")
 LLM_MODEL = env_str("LLM_MODEL", "gpt-4o-mini")
 LLM_TIMEOUT = env_float("LLM_TIMEOUT", 60.0)
+# The admin playground waits in the request (both sides at once): keep it under the HTTP server's timeout.
+LLM_PLAYGROUND_TIMEOUT = env_float("LLM_PLAYGROUND_TIMEOUT", 20.0)
 LLM_MAX_RESPONSE_BYTES = env_int("LLM_MAX_RESPONSE_BYTES", 1024 * 1024)
 # Periodic jobs; the domain apps add their entries here.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {

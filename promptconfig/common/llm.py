@@ -103,9 +103,12 @@ def chat(
     model: str | None = None,
     params: Mapping[str, Any] | None = None,
     json_object: bool = False,
+    timeout: float | None = None,
 ) -> Completion:
-    """One chat completion; `json_object` asks for a JSON object answer (response_format)."""
+    """One chat completion; `json_object` asks for a JSON object answer (response_format). `timeout` (seconds,
+    default LLM_TIMEOUT) bounds the whole call."""
     require_configured()
+    timeout = settings.LLM_TIMEOUT if timeout is None else timeout
     model = model or settings.LLM_MODEL
     body: dict[str, Any] = {"model": model, "messages": messages, **(params or {})}
     if json_object:
@@ -114,9 +117,9 @@ def chat(
     url = f"{settings.LLM_BASE_URL.rstrip('/')}/chat/completions"
     started = time.monotonic()
     try:
-        response = httpx.post(url, json=body, headers=headers, timeout=settings.LLM_TIMEOUT)
+        response = httpx.post(url, json=body, headers=headers, timeout=timeout)
     except httpx.TimeoutException:
-        raise LLMTimedOut(f"The LLM endpoint did not answer within {settings.LLM_TIMEOUT:g} s.") from None
+        raise LLMTimedOut(f"The LLM endpoint did not answer within {timeout:g} s.") from None
     except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
         raise LLMFailed(f"The LLM endpoint could not be reached: {type(exc).__name__}.") from None
     latency_ms = round((time.monotonic() - started) * 1000)

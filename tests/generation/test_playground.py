@@ -1,5 +1,7 @@
 """The template playground in the admin, against a local fake OpenAI-compatible server."""
 
+import time
+
 import pytest
 from django.contrib.auth.models import Permission
 from selenium.webdriver.common.by import By
@@ -20,7 +22,7 @@ PASSWORD = "correct-horse-battery-staple"  # a throwaway test credential
 def fake(settings):
     server = FakeLLM(reply=lambda body: f"ECHO[{body['messages'][-1]['content'][:40]}]")
     settings.LLM_BASE_URL, settings.LLM_API_KEY, settings.LLM_MODEL = server.url, "sk-playground-key-1", "fake-model"
-    settings.LLM_TIMEOUT = 0.5
+    settings.LLM_TIMEOUT = settings.LLM_PLAYGROUND_TIMEOUT = 0.5
     yield server
     server.close()
 
@@ -87,6 +89,15 @@ def test_unsaved_bodies_missing_variables_and_upstream_errors(admin_client, less
     assert run.version is None and run.error.startswith("bad_gateway") and run.prompt_excerpt == "Hi tides"
 
 
+def test_a_hanging_model_is_a_timeout_for_both_sides_waited_for_at_once(admin_client, lesson, fake):
+    fake.mode, fake.delay = "hang", 1.5
+    started = time.monotonic()
+    html = post(admin_client, lesson, profile="ada", compare="on", action="run").content.decode()
+    assert time.monotonic() - started < 1.4  # two sides, one wait of LLM_PLAYGROUND_TIMEOUT (0.5 s)
+    assert html.count("gateway_timeout: The LLM endpoint did not answer within 0.5 s.") >= 2
+    assert PlaygroundRun.objects.filter(error__startswith="gateway_timeout").count() == 2
+
+
 def test_running_needs_the_change_permission(client, lesson, fake, django_user_model):
     viewer = django_user_model.objects.create_user("viewer", password=PASSWORD, is_staff=True)
     viewer.user_permissions.add(Permission.objects.get(codename="view_prompttemplate"))
@@ -102,7 +113,7 @@ def test_the_playground_in_a_browser_renders_runs_and_compares(
     transactional_db, live_server, browser, django_user_model, settings
 ):
     server = FakeLLM(reply=lambda body: f"Model says: {body['messages'][-1]['content'][:30]}")
-    settings.LLM_BASE_URL, settings.LLM_API_KEY, settings.LLM_TIMEOUT = server.url, "sk-browser-key-1", 2.0
+    settings.LLM_BASE_URL, settings.LLM_API_KEY, settings.LLM_PLAYGROUND_TIMEOUT = server.url, "sk-browser-key-1", 5.0
     try:
         workspace = WorkspaceFactory()
         template = template_create(workspace=workspace, actor="t", key="lesson", name="Lesson", template=BODY_V1)
