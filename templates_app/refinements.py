@@ -106,6 +106,14 @@ def refinement_run(refinement_id: int) -> Refinement | None:
     return _finish(refinement, proposed_template=body, rationale=rationale)
 
 
+def refinement_fail(refinement_id: int, error: str) -> None:
+    """Fail a refinement that has not finished (its task could not be queued)."""
+    with transaction.atomic():
+        refinement = Refinement.objects.select_for_update().filter(pk=refinement_id).first()
+        if refinement is not None and refinement.status in (Status.QUEUED, Status.RUNNING):
+            _finish(refinement, error=error)
+
+
 def _finish(refinement: Refinement, *, error: str = "", proposed_template: str = "", rationale: str = "") -> Refinement:
     refinement.status = Status.FAILED if error else Status.SUCCEEDED
     refinement.error = error[:MAX_ERROR_CHARS]

@@ -232,3 +232,23 @@ def test_refinements_are_listed_read_only_in_the_admin(
     detail = admin_client.get(f"/admin/templates_app/refinement/{refinement['id']}/change/").content.decode()
     assert "+Explain {{ topic }} to a {{ difficulty }} student in one line." in detail
     assert admin_client.get("/admin/templates_app/refinement/add/").status_code == 403
+
+
+def test_an_unreachable_broker_fails_the_refinement_at_once(writer, lesson, fake, django_capture_on_commit_callbacks):
+    conf = celery_app.conf
+    names = ("task_always_eager", "broker_url", "broker_write_url", "task_publish_retry", "broker_connection_timeout")
+    before = {name: conf[name] for name in names}
+    conf.task_always_eager, conf.task_publish_retry = False, False
+    conf.broker_url = conf.broker_write_url = "redis://127.0.0.1:9/0"  # nothing listens on the discard port
+    conf.broker_connection_timeout = 0.5
+    celery_app._pool = celery_app.amqp._producer_pool = None  # connections are made from the new URL
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = writer.post(f"{T}/lesson/refinements", {"goal": "shorter"}, format="json")
+    finally:
+        conf.update(before)
+        celery_app._pool = celery_app.amqp._producer_pool = None
+    assert response.status_code == 202
+    body = writer.get(f"{T}/lesson/refinements/{response.json()['id']}").json()
+    assert body["status"] == "failed" and body["error"].startswith("service_unavailable: The task queue")
+    assert not fake.requests
