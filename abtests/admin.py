@@ -17,7 +17,7 @@ from django.utils.html import format_html
 from django.utils.timezone import localtime
 
 from abtests import services
-from abtests.charts import metric_chart, p_text, participants_chart
+from abtests.charts import metric_chart, number_text, p_text, participants_chart
 from abtests.models import ABTest, Assignment, MetricEvent
 from abtests.tasks import ab_test_analyze_task
 from promptconfig.common.admin import RecordAdmin
@@ -99,6 +99,7 @@ class ABTestAdmin(admin.ModelAdmin):
 
     class Media:
         css = {"all": ["abtests/admin.css"]}
+
     fieldsets = (
         (None, {"fields": ("workspace", "name", "description", "status")}),
         ("Variants", {"fields": ("template_a", "version_a", "template_b", "version_b", "traffic_split")}),
@@ -245,7 +246,11 @@ class AssignmentAdmin(RecordAdmin):
 
 @admin.register(MetricEvent)
 class MetricEventAdmin(RecordAdmin):
-    list_display = ("test", "user_id", "variant", "metric", "value", "created_at")
+    list_display = ("test", "user_id", "variant", "metric", "value_display", "created_at")
     list_filter = ("metric", "variant", "test")
     search_fields = ("user_id",)
     list_select_related = ("test",)
+
+    @admin.display(description="value", ordering="value")
+    def value_display(self, event: MetricEvent) -> str:
+        return number_text(event.value)

@@ -153,6 +153,8 @@ def test_the_authors_pages_fit_1400_px_with_every_label_in_its_box(
     )
     assert labels[0].startswith("A · volcano-lesson") and labels[0].endswith("…") and "(49.0%)" in " ".join(labels)
     check(browser, live_server, reverse("admin-analytics") + f"?workspace={workspace.slug}", shots, "analytics", "svg")
+    playground = reverse("admin-playground", args=[template.pk])
+    check(browser, live_server, playground, shots, "playground", "#playground-not-configured")
     open_page(browser, live_server.url, reverse("admin:abtests_abtest_change", args=[stress.pk]))
     wait_for(browser, "#tool-results").click()
     wait_for(browser, "#chart-participants")
