@@ -1,6 +1,8 @@
 """The template playground in the admin, against a local fake OpenAI-compatible server."""
 
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -142,5 +144,9 @@ def test_the_playground_in_a_browser_renders_runs_and_compares(
         a, b = (browser.find_element(By.ID, f"result-{n}").rect for n in (1, 2))
         assert abs(a["y"] - b["y"]) < 2 and a["x"] + a["width"] <= b["x"]  # side by side
         assert len(browser.find_elements(By.CSS_SELECTOR, "tr.pc-run")) == 2
+        browser.set_window_size(1400, 1600)
+        shot = Path(tempfile.mkdtemp(prefix="pc-playground-")) / "playground-compare.png"
+        assert browser.save_screenshot(str(shot))
+        assert browser.execute_script("return document.documentElement.scrollWidth") <= 1400
     finally:
         server.close()
