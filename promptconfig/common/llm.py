@@ -8,6 +8,7 @@ never part of an error message, and the upstream answer of an error is logged as
 replaced, never passed on to the caller. Each completion carries its token usage and latency.
 """
 
+import json
 import logging
 import time
 from collections.abc import Mapping
@@ -17,6 +18,7 @@ from typing import Any
 import httpx
 from django.conf import settings
 
+from promptconfig.common import metrics
 from promptconfig.common.errors import BadGateway, GatewayTimeout, ServiceUnavailable
 
 logger = logging.getLogger("promptconfig.llm")
@@ -115,35 +117,62 @@ def chat(
         body["response_format"] = {"type": "json_object"}
     headers = {"Authorization": f"Bearer {settings.LLM_API_KEY}"} if settings.LLM_API_KEY else {}
     url = f"{settings.LLM_BASE_URL.rstrip('/')}/chat/completions"
+    try:
+        completion = _call(url, body, headers, timeout, model)
+    except LLMTimedOut:
+        metrics.llm_requests_total.labels(outcome="timeout").inc()
+        raise
+    except LLMFailed:
+        metrics.llm_requests_total.labels(outcome="error").inc()
+        raise
+    metrics.llm_requests_total.labels(outcome="ok").inc()
+    metrics.llm_tokens_total.labels(kind="prompt").inc(completion.prompt_tokens)
+    metrics.llm_tokens_total.labels(kind="completion").inc(completion.completion_tokens)
+    return completion
+
+
+def _read(url: str, body: dict[str, Any], headers: dict[str, str], timeout: float) -> tuple[int, bytes]:
+    """(status, body) of the POST, read within `timeout` seconds in all and LLM_MAX_RESPONSE_BYTES."""
+    started = time.monotonic()
+    chunks, size = [], 0
+    with httpx.stream("POST", url, json=body, headers=headers, timeout=timeout) as response:
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > settings.LLM_MAX_RESPONSE_BYTES:
+                raise LLMFailed("The LLM endpoint's answer is too large.")
+            if time.monotonic() - started > timeout:
+                raise httpx.ReadTimeout("the answer took too long")
+            chunks.append(chunk)
+        return response.status_code, b"".join(chunks)
+
+
+def _call(url: str, body: dict[str, Any], headers: dict[str, str], timeout: float, model: str) -> Completion:
     started = time.monotonic()
     try:
-        response = httpx.post(url, json=body, headers=headers, timeout=timeout)
+        status, content = _read(url, body, headers, timeout)
     except httpx.TimeoutException:
         raise LLMTimedOut(f"The LLM endpoint did not answer within {timeout:g} s.") from None
     except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
         raise LLMFailed(f"The LLM endpoint could not be reached: {type(exc).__name__}.") from None
     latency_ms = round((time.monotonic() - started) * 1000)
-    if response.status_code >= 400:
-        logger.warning(
-            "llm: %s answered %s: %r", model, response.status_code, redact(response.text[:2000])[:EXCERPT_CHARS]
-        )
-        raise LLMFailed(f"The LLM endpoint answered {response.status_code}.", details={"status": response.status_code})
-    if len(response.content) > settings.LLM_MAX_RESPONSE_BYTES:
-        raise LLMFailed("The LLM endpoint's answer is too large.")
+    text = content[:2000].decode("utf-8", "replace")
+    if status >= 400:
+        logger.warning("llm: %s answered %s: %r", model, status, redact(text)[:EXCERPT_CHARS])
+        raise LLMFailed(f"The LLM endpoint answered {status}.", details={"status": status})
     try:
-        answer = response.json()
+        answer = json.loads(content)
         choice = answer["choices"][0]["message"]
-        text = choice["content"]
-        if not isinstance(text, str):
+        reply = choice["content"]
+        if not isinstance(reply, str):
             raise TypeError
     except (ValueError, RecursionError, KeyError, IndexError, TypeError):
-        logger.warning("llm: %s answered something unreadable: %r", model, redact(response.text[:EXCERPT_CHARS]))
+        logger.warning("llm: %s answered something unreadable: %r", model, redact(text)[:EXCERPT_CHARS])
         raise LLMFailed("The LLM endpoint answered something that is not a chat completion.") from None
     usage = answer.get("usage") if isinstance(answer.get("usage"), dict) else {}
     prompt_tokens, completion_tokens = _int(usage.get("prompt_tokens")), _int(usage.get("completion_tokens"))
     answered_model = answer.get("model") if isinstance(answer.get("model"), str) else model
     return Completion(
-        text=text,
+        text=reply,
         model=answered_model[:200],
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,

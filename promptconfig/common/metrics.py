@@ -36,3 +36,6 @@ prompter_model_drift_total = Counter(
     "New provider model versions seen for a (template, provider, model) that had another.",
     ["provider"],
 )
+# Calls to the LLM endpoint (refinements, the playground), by outcome: ok, error (502), timeout (504).
+llm_requests_total = Counter("llm_requests_total", "Chat completions requested from the LLM endpoint.", ["outcome"])
+llm_tokens_total = Counter("llm_tokens_total", "Tokens the LLM endpoint reported, prompt and completion.", ["kind"])

@@ -252,3 +252,26 @@ def test_an_unreachable_broker_fails_the_refinement_at_once(writer, lesson, fake
     body = writer.get(f"{T}/lesson/refinements/{response.json()['id']}").json()
     assert body["status"] == "failed" and body["error"].startswith("service_unavailable: The task queue")
     assert not fake.requests
+
+
+def test_the_client_bounds_the_answer_and_counts_calls_and_tokens(fake, settings):
+    from prometheus_client import REGISTRY
+
+    def value(name: str, **labels) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    before = {outcome: value("llm_requests_total", outcome=outcome) for outcome in ("ok", "error", "timeout")}
+    prompt_before = value("llm_tokens_total", kind="prompt")
+    messages = [{"role": "user", "content": "hi"}]
+    llm.chat(messages)
+    assert value("llm_requests_total", outcome="ok") == before["ok"] + 1
+    assert value("llm_tokens_total", kind="prompt") == prompt_before + 120
+    settings.LLM_MAX_RESPONSE_BYTES = 1000
+    fake.reply = "x" * 5000
+    with pytest.raises(llm.LLMFailed, match="too large"):
+        llm.chat(messages)
+    fake.mode = "hang"
+    with pytest.raises(llm.LLMTimedOut):
+        llm.chat(messages, timeout=0.2)
+    assert value("llm_requests_total", outcome="error") == before["error"] + 1
+    assert value("llm_requests_total", outcome="timeout") == before["timeout"] + 1
