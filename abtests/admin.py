@@ -12,10 +12,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.timezone import localtime
 
 from abtests import services
-from abtests.charts import metric_chart, p_text, participants_chart
+from abtests.charts import metric_chart, number_text, p_text, participants_chart
 from abtests.models import ABTest, Assignment, MetricEvent
 from abtests.tasks import ab_test_analyze_task
 from promptconfig.common.admin import RecordAdmin
@@ -79,22 +81,25 @@ class ABTestForm(forms.ModelForm):
 @admin.register(ABTest)
 class ABTestAdmin(admin.ModelAdmin):
     form = ABTestForm
+    # Narrow columns, so that the list fits a 1400 px window beside the admin's sidebar (the workspace is a filter).
     list_display = (
         "name",
-        "workspace",
         "status",
-        "template_a",
-        "template_b",
-        "traffic_split",
+        "variants",
+        "split",
         "participants",
         "winner",
-        "expires_at",
+        "expires",
         "results_link",
     )
     list_filter = ("status", "workspace")
     search_fields = ("name", "description", "template_a__key", "template_b__key")
-    list_select_related = ("workspace", "template_a", "template_b")
+    list_select_related = ("workspace", "template_a", "template_b", "version_a", "version_b")
     actions = ["activate", "pause", "complete", "analyze_now"]
+
+    class Media:
+        css = {"all": ["abtests/admin.css"]}
+
     fieldsets = (
         (None, {"fields": ("workspace", "name", "description", "status")}),
         ("Variants", {"fields": ("template_a", "version_a", "template_b", "version_b", "traffic_split")}),
@@ -134,7 +139,28 @@ class ABTestAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(participant_count=Count("assignments"))
 
-    @admin.display(description="participants", ordering="participant_count")
+    @admin.display(description="variants")
+    def variants(self, test: ABTest) -> str:
+        def side(template, version) -> str:
+            pinned = f" v{version.number}" if version else ""
+            return f"{template.key}{pinned} ({template.language})"
+
+        return format_html(
+            '<span class="ab-variant">A: {}</span><br><span class="ab-variant">B: {}</span>',
+            side(test.template_a, test.version_a),
+            side(test.template_b, test.version_b),
+        )
+
+    @admin.display(description="split", ordering="traffic_split")
+    def split(self, test: ABTest) -> str:
+        share = round(test.traffic_split * 100)
+        return f"{share} / {100 - share}"
+
+    @admin.display(description="expires", ordering="expires_at")
+    def expires(self, test: ABTest) -> str:
+        return date_format(localtime(test.expires_at), "Y-m-d") if test.expires_at else "-"
+
+    @admin.display(description="users", ordering="participant_count")
     def participants(self, test: ABTest) -> int:
         return test.participant_count
 
@@ -220,7 +246,11 @@ class AssignmentAdmin(RecordAdmin):
 
 @admin.register(MetricEvent)
 class MetricEventAdmin(RecordAdmin):
-    list_display = ("test", "user_id", "variant", "metric", "value", "created_at")
+    list_display = ("test", "user_id", "variant", "metric", "value_display", "created_at")
     list_filter = ("metric", "variant", "test")
     search_fields = ("user_id",)
     list_select_related = ("test",)
+
+    @admin.display(description="value", ordering="value")
+    def value_display(self, event: MetricEvent) -> str:
+        return number_text(event.value)

@@ -10,8 +10,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from generation.charts import cache_chart, daily_chart, hbar_chart, rating_class
-from generation.models import Generation
+from generation.models import Generation, PlaygroundRun
+from generation.playground_admin import playground_admin_page
 from generation.selectors import DAY, UsageQuery, analytics_summary, bucket_floor, usage_series, version_ratings
+from promptconfig.common.admin import ReadOnlyAdmin
 from promptconfig.workspaces.models import Workspace
 
 CHART_DAYS = 14
@@ -48,6 +50,8 @@ def _page_context(workspace: Workspace) -> dict[str, Any]:
             "label": f"{row['key']} v{row['version']}",
             "tag": row["language"],
             "css": rating_class(row["average_rating"]),
+            "value_text": f"{row['average_rating']:.1f}",
+            "detail": f"({row['ratings']})",
         }
         for row in version_ratings(workspace=workspace)
     ]
@@ -79,3 +83,18 @@ def _analytics_page(request: HttpRequest) -> HttpResponse:
 
 
 analytics_admin_page = admin.site.admin_view(_analytics_page)
+__all__ = ["analytics_admin_page", "playground_admin_page"]
+
+
+@admin.register(PlaygroundRun)
+class PlaygroundRunAdmin(ReadOnlyAdmin):
+    """Every playground run, for the record (the playground page lists a template's latest)."""
+
+    list_display = ["created_at", "template", "source", "created_by", "profile_user_id", "model", "total_tokens"]
+    list_filter = ["model", "template__workspace"]
+    search_fields = ["template__key", "created_by", "output_excerpt"]
+    list_select_related = ["template", "version"]
+
+    @admin.display(description="version")
+    def source(self, run: PlaygroundRun) -> str:
+        return f"v{run.version.number}" if run.version else "unsaved body"

@@ -1,8 +1,16 @@
-"""The analytics page's charts, drawn as inline SVG geometry computed here (no JavaScript, nothing from a CDN)."""
+"""The analytics page's charts, drawn as inline SVG geometry computed here (no JavaScript, nothing from a CDN).
+
+Texts are measured (promptconfig.common.textwidth) with the sizes generation/analytics.css sets: a bar's label is
+shortened to fit its column (the full name is in the tooltip) and the value after a bar gets the room it needs.
+"""
 
 import math
 from datetime import date
 from typing import Any
+
+from promptconfig.common.textwidth import fit, text_width
+
+LABEL_FONT, VALUE_FONT, SMALL_FONT = 12, 12, 11  # .pc-label (monospace), .pc-value (bold), .pc-tag/.pc-muted-text
 
 
 def nice_ticks(top: float, count: int = 4) -> list[float]:
@@ -74,8 +82,20 @@ def daily_chart(points: list[dict[str, Any]], *, width: int = 1000, height: int 
 def hbar_chart(
     rows: list[dict[str, Any]], *, value_key: str, scale_max: float | None = None, width: int = 560
 ) -> dict[str, Any]:
-    """Horizontal bars, one row each, labelled on the left, the value after the bar."""
-    label_w, value_w, row_h, bar_h, top = 190, 110, 34, 20, 10
+    """Horizontal bars, one row each, labelled on the left (`label`, `tag`), the value after the bar
+    (`value_text`, default the value, then `detail`)."""
+    label_w, row_h, bar_h, top, gap = 190, 34, 20, 10, 8
+    rows = [
+        {**row, "value_text": row.get("value_text", str(row[value_key])), "detail": row.get("detail", "")}
+        for row in rows
+    ]
+    for row in rows:
+        tag_w = text_width(f" {row.get('tag', '')}", SMALL_FONT)
+        row["label"] = fit(str(row.get("label", "")), label_w - 10 - 4 - tag_w, LABEL_FONT, mono=True)
+        row["value_w"] = text_width(f"{row['value_text']} ", VALUE_FONT, bold=True) + text_width(
+            row["detail"], SMALL_FONT
+        )
+    value_w = max((row["value_w"] for row in rows), default=0) + gap + 4
     plot_w = width - label_w - value_w
     ticks = [0, 1, 2, 3, 4, 5] if scale_max == 5 else []
     top_value = scale_max or max((row[value_key] for row in rows), default=0) or 1
@@ -92,7 +112,7 @@ def hbar_chart(
                 "h": bar_h,
                 "w": round(bar_w, 1),
                 "text_y": y + row_h / 2 + 4,
-                "value_x": round(label_w + bar_w + 8, 1),
+                "value_x": round(label_w + bar_w + gap, 1),
             }
         )
     grid_bottom = top + row_h * len(rows)
@@ -127,12 +147,17 @@ def cache_chart(points: list[dict[str, Any]], *, width: int = 1000, height: int 
     for index, point in enumerate(points):
         if point["generations"]:
             value = point["cache_hits"] / point["generations"]
+            x, label = left + index * slot, f"{value:.0%}"
+            half = text_width(label, SMALL_FONT) / 2
+            # Centred over its point, unless that would reach over the axis labels at the left or out at the right.
+            anchor = "start" if x - half < left + 2 else "end" if x + half > width - 2 else "middle"
             line.append(
                 {
-                    "x": round(left + index * slot, 1),
+                    "x": round(x, 1),
                     "y": round(top + plot_h - value * plot_h, 1),
                     "title": f"{point['bucket'].date().isoformat()}: {value:.0%} of {point['generations']}",
-                    "label": f"{value:.0%}",
+                    "label": label,
+                    "anchor": anchor,
                 }
             )
     labels = [

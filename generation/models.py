@@ -42,3 +42,30 @@ class Generation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.template_key} v{self.version.number} for {self.user_id or 'anonymous'}"
+
+
+class PlaygroundRun(models.Model):
+    """One playground run in the admin: a rendered prompt sent to the configured LLM, and what came back."""
+
+    template = models.ForeignKey(PromptTemplate, on_delete=models.CASCADE, related_name="playground_runs")
+    version = models.ForeignKey(TemplateVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    created_by = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    profile_user_id = models.CharField(max_length=200, blank=True, default="")
+    model = models.CharField(max_length=200)
+    params = models.JSONField(default=dict, blank=True)
+    prompt_excerpt = models.TextField(blank=True, default="")
+    output_excerpt = models.TextField(blank=True, default="")
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    total_tokens = models.PositiveIntegerField(default=0)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["template", "-created_at"], name="playground_tpl_created_idx")]
+
+    def __str__(self) -> str:
+        source = f"v{self.version.number}" if self.version_id else "unsaved body"
+        return f"{self.template.key} {source} on {self.model}"

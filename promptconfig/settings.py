@@ -196,6 +196,16 @@ ANTHROPIC_BASE_URL = env_str("ANTHROPIC_BASE_URL", "https://api.anthropic.com")
 ANTHROPIC_API_KEY = env_str("ANTHROPIC_API_KEY")
 GEMINI_BASE_URL = env_str("GEMINI_BASE_URL", "https://generativelanguage.googleapis.com")
 GEMINI_API_KEY = env_str("GEMINI_API_KEY")
+# The authors' workbench (refinements, playground): any OpenAI-compatible chat-completions endpoint.
+# LLM_BASE_URL is the API root that `/chat/completions` is appended to (e.g. https://api.openai.com/v1);
+# without it the refinement endpoints answer 503 and the playground says what to set.
+LLM_BASE_URL = env_str("LLM_BASE_URL")
+LLM_API_KEY = env_str("LLM_API_KEY")
+LLM_MODEL = env_str("LLM_MODEL", "gpt-4o-mini")
+LLM_TIMEOUT = env_float("LLM_TIMEOUT", 60.0)
+# The admin playground waits in the request (both sides at once): keep it under the HTTP server's timeout.
+LLM_PLAYGROUND_TIMEOUT = env_float("LLM_PLAYGROUND_TIMEOUT", 20.0)
+LLM_MAX_RESPONSE_BYTES = env_int("LLM_MAX_RESPONSE_BYTES", 1024 * 1024)
 # Periodic jobs; the domain apps add their entries here.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "purge-old-generations": {"task": "generation.tasks.generations_purge_task", "schedule": 3600.0},
@@ -283,6 +293,9 @@ GENERATION_LOG_MAX_BACKLOG = env_int("GENERATION_LOG_MAX_BACKLOG", 10000)
 # What /health reports beside its own checks: each a function returning a (name, body, degraded) triple or
 # None; the apps above promptconfig contribute them here, so health itself imports none of them.
 HEALTH_REPORTS = ["generation.log.health_report"]
+# Where the templates admin's "preview as user" gets a profile's prompt variables (promptconfig.common.variables):
+# the generation app, which knows profiles and the derived defaults.
+PROFILE_VARIABLES_SOURCE = "generation.playground.ProfileSource"
 # Each process keeps up to LOCAL_CACHE_ENTRIES cache entries in memory (0: none), checked against a
 # per-workspace epoch in Redis on every request and never older than LOCAL_CACHE_SECONDS
 # (promptconfig/common/cache.py).

@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from abtests import urls as abtests_urls
 from generation import urls as generation_urls
-from generation.admin import analytics_admin_page
+from generation.admin import analytics_admin_page, playground_admin_page
 from profiles import urls as profiles_urls
 from promptconfig.common import health, views
 from promptconfig.workspaces import urls as workspaces_urls
@@ -37,6 +37,7 @@ urlpatterns = [
     # Anything else under /api/ is a JSON 404, also with DEBUG on (which bypasses handler404).
     re_path(r"^api/", views.api_not_found),
     path("admin/analytics/", analytics_admin_page, name="admin-analytics"),
+    path("admin/playground/<int:template_id>/", playground_admin_page, name="admin-playground"),
     path("admin/", admin.site.urls),
 ]
 

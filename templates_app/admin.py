@@ -19,11 +19,11 @@ from django.utils.timezone import localtime
 from promptconfig.common.admin import ReadOnlyAdmin
 from promptconfig.common.errors import ApiError
 from promptconfig_client.engine import RenderError
-from templates_app import admin_views
+from templates_app import admin_refinements, admin_views
 from templates_app.admin_inlines import TemplateEventInline, TemplateVersionInline
 from templates_app.admin_views import actor_for, can_publish
-from templates_app.forms import PromptTemplateForm
-from templates_app.models import PromptTemplate, TemplateEvent, TemplateVersion
+from templates_app.forms import LabelForm, PromptTemplateForm
+from templates_app.models import PromptTemplate, TemplateEvent, TemplateLabel, TemplateVersion
 from templates_app.review import save_warnings
 from templates_app.selectors import version_get
 from templates_app.services import (
@@ -36,6 +36,7 @@ from templates_app.services import (
 )
 
 SERVICE_ERROR_ATTR = "_templates_app_service_error"
+__all__ = ["admin_refinements"]  # registers the refinements' admin
 Status = PromptTemplate.Status
 
 
@@ -63,7 +64,7 @@ class PromptTemplateAdmin(admin.ModelAdmin):
     inlines = [TemplateVersionInline, TemplateEventInline]
     list_display = [
         "key",
-        "language",
+        "lang",
         "name",
         "category",
         "status_display",
@@ -79,6 +80,8 @@ class PromptTemplateAdmin(admin.ModelAdmin):
     list_per_page = 50
     actions = ["publish_latest", "rollback", "deprecate", "archive", "restore_to_draft", "fork"]
     change_form_template = "admin/templates_app/prompttemplate/change_form.html"
+    # Apps above this one add links to their pages about a template: (label, URL name taking its pk, element id).
+    object_tools: list[tuple[str, str, str]] = []
 
     content_fieldset = ("Content", {"fields": ["body", "variables", "variable_schema", "model_config"]})
     description_fieldset = (
@@ -102,8 +105,8 @@ class PromptTemplateAdmin(admin.ModelAdmin):
             {
                 "classes": ["collapse"],
                 "fields": [
-                    ("usage_count", "success_rate"),
-                    ("average_rating", "rating_count", "feedback_count"),
+                    ("usage_count", "success_rate_display"),
+                    ("average_rating_display", "rating_count", "feedback_count"),
                     ("created_by", "created_at", "updated_at"),
                 ],
             },
@@ -116,8 +119,8 @@ class PromptTemplateAdmin(admin.ModelAdmin):
         "status_display",
         "serving_summary",
         "usage_count",
-        "success_rate",
-        "average_rating",
+        "success_rate_display",
+        "average_rating_display",
         "rating_count",
         "feedback_count",
         "created_by",
@@ -127,6 +130,7 @@ class PromptTemplateAdmin(admin.ModelAdmin):
 
     class Media:
         css = {"all": ["templates_app/admin.css"]}
+        js = ["templates_app/body.js"]
 
     # --- permissions ---------------------------------------------------------------------------
     def has_publish_permission(self, request, obj=None) -> bool:
@@ -137,6 +141,10 @@ class PromptTemplateAdmin(admin.ModelAdmin):
         return (
             super().get_queryset(request).filter(deleted_at__isnull=True).select_related("served_version", "workspace")
         )
+
+    @admin.display(description="lang", ordering="language")
+    def lang(self, template: PromptTemplate) -> str:
+        return template.language
 
     @admin.display(description="status", ordering="status")
     def status_display(self, template: PromptTemplate) -> str:
@@ -156,7 +164,15 @@ class PromptTemplateAdmin(admin.ModelAdmin):
 
     @admin.display(description="updated", ordering="updated_at")
     def updated(self, template: PromptTemplate) -> str:
-        return date_format(localtime(template.updated_at), "Y-m-d H:i")
+        return date_format(localtime(template.updated_at), "Y-m-d")
+
+    @admin.display(description="success rate")
+    def success_rate_display(self, template: PromptTemplate) -> str:
+        return f"{template.success_rate:.1%}" if template.usage_count else "-"
+
+    @admin.display(description="average rating")
+    def average_rating_display(self, template: PromptTemplate) -> str:
+        return f"{template.average_rating:.2f} / 5" if template.rating_count else "-"
 
     @admin.display(description="production")
     def serving_summary(self, template: PromptTemplate) -> str:
@@ -197,11 +213,19 @@ class PromptTemplateAdmin(admin.ModelAdmin):
         context = dict(extra_context or {})
         template = self.get_object(request, unquote(object_id))
         if template is not None:
+            versions = list(template.versions.order_by("-number"))
+            served = template.served_version.number if template.served_version else None
             context.update(
                 preview_url=reverse("admin:templates_app_prompttemplate_preview", args=[template.pk]),
                 compare_url=reverse("admin:templates_app_prompttemplate_compare", args=[template.pk]),
                 publish_url=reverse("admin:templates_app_prompttemplate_publish", args=[template.pk]),
                 can_publish=can_publish(request),
+                label_url=reverse("admin:templates_app_prompttemplate_label", args=[template.pk]),
+                label_form=LabelForm(
+                    versions=versions, served_number=served, initial={"number": served}, prefix="label"
+                ),
+                other_labels=[label for label in template.labels.all() if label.name != TemplateLabel.PRODUCTION],
+                extra_tools=[(label, reverse(name, args=[template.pk]), id_) for label, name, id_ in self.object_tools],
             )
         return super().change_view(request, object_id, form_url, context)
 
@@ -297,6 +321,12 @@ class PromptTemplateAdmin(admin.ModelAdmin):
             path("<path:object_id>/preview/", view(admin_views.preview_view), name=f"{info}_preview"),
             path("<path:object_id>/compare/", view(admin_views.compare_view), name=f"{info}_compare"),
             path("<path:object_id>/publish/", view(admin_views.publish_view), name=f"{info}_publish"),
+            path("<path:object_id>/label/", view(admin_views.label_view), name=f"{info}_label"),
+            path(
+                "variables/",
+                self.admin_site.admin_view(lambda request: admin_views.body_variables_view(self, request)),
+                name=f"{info}_variables",
+            ),
         ]
         return custom + super().get_urls()
 
@@ -411,8 +441,8 @@ def free_fork_key(template: PromptTemplate) -> str:
 # --- Versions and events: read-only ---------------------------------------------------------------
 @admin.register(TemplateVersion)
 class TemplateVersionAdmin(ReadOnlyAdmin):
-    list_display = ["__str__", "number", "created_by", "created_at", "change_note", "first_published_at"]
-    list_filter = ["template__workspace", "created_at"]
+    list_display = ["__str__", "language", "created_by", "created", "change_note", "published"]
+    list_filter = ["template__workspace", "template__language", "created_at"]
     search_fields = ["template__key", "change_note", "created_by"]
     list_select_related = ["template"]
     fields = [
@@ -433,6 +463,18 @@ class TemplateVersionAdmin(ReadOnlyAdmin):
 
     class Media:
         css = {"all": ["templates_app/admin.css"]}
+
+    @admin.display(description="language", ordering="template__language")
+    def language(self, version: TemplateVersion) -> str:
+        return version.template.language
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, version: TemplateVersion) -> str:
+        return date_format(localtime(version.created_at), "Y-m-d H:i")
+
+    @admin.display(description="first published", ordering="first_published_at")
+    def published(self, version: TemplateVersion) -> str:
+        return date_format(localtime(version.first_published_at), "Y-m-d") if version.first_published_at else "-"
 
 
 @admin.register(TemplateEvent)

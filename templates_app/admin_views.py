@@ -14,18 +14,19 @@ from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import PAGE_VAR
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
 from promptconfig.common.errors import ApiError
+from promptconfig.common.variables import PROFILE_VARIABLES, profile_prompt_variables, profile_user_ids
 from promptconfig_client.engine import MissingVariables, RenderError
-from templates_app.forms import CompareForm, PreviewForm
+from templates_app.forms import CompareForm, LabelForm, PreviewForm, normalize_newlines
 from templates_app.models import PromptTemplate, TemplateEvent, TemplateVersion
-from templates_app.rendering import version_render
+from templates_app.rendering import ENGINE, version_render
 from templates_app.review import suggestions_for, version_compare
-from templates_app.services import version_publish
+from templates_app.services import label_delete, label_set, version_publish
 
 LIVE_HEADER = "X-Preview-Live"
 PUBLISH_PERMISSION = "templates_app.publish_template"
@@ -102,23 +103,30 @@ def preview_view(model_admin: ModelAdmin, request: HttpRequest, object_id: str) 
     result: dict[str, Any] | None = None
     version = None
 
+    users = profile_user_ids(workspace_id=template.workspace_id)
     if request.method == "POST":
-        form = PreviewForm(request.POST, versions=versions, served_number=served_number)
+        form = PreviewForm(request.POST, versions=versions, served_number=served_number, users=users)
         if form.is_valid():
             version = by_number[form.cleaned_data["version"]]
-            result = render_preview(version, form.cleaned_data["variables"])
+            try:
+                variables = _profile_variables(template, form.cleaned_data["profile"])
+                result = render_preview(version, {**variables, **form.cleaned_data["variables"]})
+            except ApiError as error:
+                result = {"error": error.message}
         else:
             version = by_number.get(_int_or_none(request.POST.get("version")))
             result = {"error": "; ".join(error for errors in form.errors.values() for error in errors)}
     else:
         number = _int_or_none(request.GET.get("version")) or served_number or template.latest_version_number
         version = by_number.get(number) or (versions[0] if versions else None)
-        skeleton = {name: "" for name in version.all_variables} if version else {}
+        # Start empty: the first render lists the variables the version needs.
         form = PreviewForm(
-            initial={"version": version.number if version else None, "variables": skeleton},
+            initial={"version": version.number if version else None, "variables": {}},
             versions=versions,
             served_number=served_number,
+            users=users,
         )
+        result = render_preview(version, {}) if version else None
 
     context = {
         **_context(model_admin, request, template, "Preview"),
@@ -130,6 +138,58 @@ def preview_view(model_admin: ModelAdmin, request: HttpRequest, object_id: str) 
     if request.method == "POST" and request.headers.get(LIVE_HEADER) == "1":
         return TemplateResponse(request, "admin/templates_app/prompttemplate/preview_result.html", context)
     return TemplateResponse(request, "admin/templates_app/prompttemplate/preview.html", context)
+
+
+def _profile_variables(template: PromptTemplate, user_id: str) -> dict[str, Any]:
+    return dict(profile_prompt_variables(workspace_id=template.workspace_id, user_id=user_id)) if user_id else {}
+
+
+def body_variables_view(model_admin: ModelAdmin, request: HttpRequest) -> HttpResponse:
+    """POST body=<template body>: the variables and includes it uses, or the syntax error (the editor shows them
+    as the author types)."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    if not (model_admin.has_view_permission(request) or model_admin.has_add_permission(request)):
+        raise PermissionDenied
+    body = normalize_newlines(request.POST.get("body", ""))
+    try:
+        answer = {"variables": ENGINE.variables(body), "includes": ENGINE.includes(body), "error": ""}
+    except RenderError as error:
+        answer = {"variables": [], "includes": [], "error": error.message}
+    answer["profile_variables"] = sorted(set(answer["variables"]) & PROFILE_VARIABLES)
+    return JsonResponse(answer)
+
+
+# --- Labels other than production ------------------------------------------------------------------
+def label_view(model_admin: ModelAdmin, request: HttpRequest, object_id: str) -> HttpResponse:
+    """POST name=<label>&number=<n> points a label at version n; POST remove=<label> removes it. Needs the
+    publish permission (moving labels is part of it)."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    if not model_admin.has_publish_permission(request):
+        raise PermissionDenied
+    template = _template_or_404(model_admin, request, object_id)
+    change_url = reverse("admin:templates_app_prompttemplate_change", args=[template.pk])
+    try:
+        if "remove" in request.POST:
+            name = request.POST["remove"]
+            label_delete(template=template, name=name, actor=actor_for(request))
+            messages.success(request, f"Removed the label '{name}'.")
+            return HttpResponseRedirect(change_url)
+        form = LabelForm(request.POST, versions=_versions(template), served_number=None, prefix="label")
+        if not form.is_valid():
+            for errors in form.errors.values():
+                for error in errors:
+                    messages.error(request, error)
+            return HttpResponseRedirect(change_url)
+        name, number = form.cleaned_data["name"], form.cleaned_data["number"]
+        label_set(template=template, name=name, number=number, actor=actor_for(request))
+    except ApiError as error:
+        messages.error(request, error.message)
+        return HttpResponseRedirect(change_url)
+    model_admin.log_change(request, template, f"Label {name} points at v{number}.")
+    messages.success(request, f"The label '{name}' now points at v{number}.")
+    return HttpResponseRedirect(change_url)
 
 
 # --- Compare ---------------------------------------------------------------------------------------

@@ -215,17 +215,47 @@ class PromptTemplateForm(forms.ModelForm):
 
 class PreviewForm(forms.Form):
     version = forms.TypedChoiceField(label="Version", coerce=int)
+    profile = forms.ChoiceField(
+        label="Preview as user",
+        required=False,
+        help_text="A profile's variables (as a generate call gets them), under the JSON ones.",
+    )
     variables = PrettyJSONField(
         label="Variables (JSON)", rows=10, help_text='A JSON object, e.g. {"topic": "volcanoes"}.'
     )
 
-    def __init__(self, *args: Any, versions: list[TemplateVersion], served_number: int | None, **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        versions: list[TemplateVersion],
+        served_number: int | None,
+        users: list[str] = (),
+        **kwargs: Any,
+    ):
         super().__init__(*args, **kwargs)
         self.fields["version"].choices = [(v.number, version_label(v, served_number)) for v in versions]
+        self.fields["profile"].choices = [("", "— no profile —"), *((user, user) for user in users)]
         self.fields["variables"].widget.attrs["class"] += " pc-variables"
 
     def clean_variables(self) -> dict:
         return self.cleaned_data.get("variables") or {}
+
+
+class LabelForm(forms.Form):
+    """Point a label other than `production` (which is a publish) and `latest` (implicit) at a version."""
+
+    name = forms.SlugField(label="Label", max_length=64, help_text="e.g. staging, canary, review")
+    number = forms.TypedChoiceField(label="Version", coerce=int)
+
+    def __init__(self, *args: Any, versions: list[TemplateVersion], served_number: int | None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["number"].choices = [(v.number, version_label(v, served_number)) for v in versions]
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].lower()
+        if name in ("production", "latest"):
+            raise ValidationError(f"'{name}' is not set here: publish a version to move production.")
+        return name
 
 
 class CompareForm(forms.Form):

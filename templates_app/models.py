@@ -176,3 +176,39 @@ class TemplateEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} by {self.actor or 'system'}"
+
+
+class Refinement(models.Model):
+    """An LLM's proposed revision of one version's body, checked like any body before it is stored."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    template = models.ForeignKey(PromptTemplate, on_delete=models.CASCADE, related_name="refinements")
+    version = models.ForeignKey(TemplateVersion, on_delete=models.PROTECT, related_name="refinements")
+    goal = models.TextField()
+    model = models.CharField(max_length=200)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    proposed_template = models.TextField(blank=True, default="")
+    rationale = models.TextField(blank=True, default="")
+    error = models.TextField(blank=True, default="")
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    total_tokens = models.PositiveIntegerField(default=0)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    applied_version = models.ForeignKey(
+        TemplateVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_by = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["template", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"refinement #{self.pk} of {self.template.key} v{self.version.number}"

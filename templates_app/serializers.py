@@ -4,6 +4,7 @@ from promptconfig.common.serializers import StrictBody
 from promptconfig.workspaces.models import SLUG_VALIDATOR
 from templates_app.model_config import MODEL_ID, PROVIDER, model_config_error
 from templates_app.models import PromptTemplate, TemplateEvent, TemplateRelationship, TemplateVersion
+from templates_app.refinements import proposal_diff
 
 LANGUAGE_FIELD = {"max_length": 16, "regex": r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"}
 
@@ -296,3 +297,45 @@ class PinQuerySerializer(serializers.Serializer):
 
 class DriftQuerySerializer(serializers.Serializer):
     baseline = serializers.IntegerField(min_value=1, required=False)
+
+
+# --- refinements -----------------------------------------------------------------------------------
+LLM_MODEL_ID = r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,199}$"
+
+
+class RefinementCreateSerializer(StrictBody, serializers.Serializer):
+    goal = serializers.CharField(max_length=2000)
+    version = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False)
+    model = serializers.RegexField(LLM_MODEL_ID, max_length=200, required=False)
+
+
+class RefinementApplySerializer(StrictBody, serializers.Serializer):
+    publish = serializers.BooleanField(required=False, default=False)
+
+
+class RefinementSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["queued", "running", "succeeded", "failed"])
+    version = serializers.IntegerField(source="version.number", help_text="the version refined")
+    goal = serializers.CharField()
+    model = serializers.CharField()
+    proposed_template = serializers.CharField(help_text="empty until the refinement succeeded")
+    rationale = serializers.CharField()
+    diff = serializers.SerializerMethodField(help_text="unified diff from the version to the proposal")
+    tokens = serializers.SerializerMethodField()
+    latency_ms = serializers.IntegerField(allow_null=True)
+    error = serializers.CharField(help_text="why the refinement failed; empty otherwise")
+    applied_version = serializers.IntegerField(source="applied_version.number", allow_null=True, default=None)
+    created_by = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+    def get_diff(self, refinement) -> str:
+        return proposal_diff(refinement)
+
+    def get_tokens(self, refinement) -> dict[str, int]:
+        return {
+            "prompt": refinement.prompt_tokens,
+            "completion": refinement.completion_tokens,
+            "total": refinement.total_tokens,
+        }

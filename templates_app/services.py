@@ -90,6 +90,18 @@ def _check_content(
     return ENGINE.variables(body), includes
 
 
+def content_check(*, template: PromptTemplate, body: str, variable_schema: dict | None) -> tuple[list[str], list[str]]:
+    """The checks every saved body passes (syntax, sandbox limits, schema, includes), for a body not saved yet
+    (an LLM's proposal); return (used variables, direct includes)."""
+    return _check_content(
+        workspace=template.workspace,
+        key=template.key,
+        language=template.language,
+        body=body,
+        variable_schema=variable_schema,
+    )
+
+
 def _check_model_config(model_config: dict | None) -> None:
     """The API's serializer and the admin form both save through here: one rule (templates_app.model_config)."""
     error = model_config_error(model_config)

@@ -70,3 +70,6 @@ generate_p95_target_seconds = Gauge(
     multiprocess_mode="max",
 )
 generate_p95_target_seconds.set(settings.ALERT_GENERATE_P95_SECONDS)
+# Calls to the LLM endpoint (refinements, the playground), by outcome: ok, error (502), timeout (504).
+llm_requests_total = Counter("llm_requests_total", "Chat completions requested from the LLM endpoint.", ["outcome"])
+llm_tokens_total = Counter("llm_tokens_total", "Tokens the LLM endpoint reported, prompt and completion.", ["kind"])

@@ -59,7 +59,8 @@ ERROR_DESCRIPTIONS = {
     "with these values.",
     "429": "`rate_limited`: too many calls for this key; retry after `Retry-After` seconds.",
     "502": "`bad_gateway`: the model provider answered with an error.",
-    "503": "`service_unavailable`: a service the server needs (database, cache) is unavailable.",
+    "503": "`service_unavailable`: a service the server needs (database, cache, the LLM endpoint of refinements) is "
+    "unavailable.",
     "504": "`gateway_timeout`: the model provider did not answer in time.",
 }
 

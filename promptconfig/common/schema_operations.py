@@ -5,6 +5,7 @@ only that operation can answer."""
 TAGS = [
     ("templates", "Prompt templates: create, read, update, search, lifecycle, labels, forks and relationships."),
     ("versions", "Immutable versions of a template: list, compare, publish and roll back."),
+    ("refinements", "LLM-proposed revisions of a template's body: start, read, apply."),
     ("profiles", "User profiles whose preferences fill a prompt's variables."),
     ("generation", "Runtime: render prompts, fetch prompt data for local rendering, stored prompts and feedback."),
     ("A/B tests", "Compare two templates (or versions) on live traffic."),
@@ -178,6 +179,43 @@ OPERATIONS: dict[str, tuple[str, str, str, dict | None, tuple[str, ...]]] = {
         "between `from` and `to`. Read scope.",
         None,
         (),
+    ),
+    # --- refinements ---
+    "v1_templates_refinements_create": (
+        "refinements",
+        "Start an LLM refinement",
+        "Queues a refinement of a version (default: the served one) towards `goal`: the model gets the body, its "
+        "variables and the review's suggestions and proposes a revised body with a rationale. Answers 202 with the "
+        "refinement's id; poll it for the outcome. 503 when no LLM endpoint is configured (LLM_BASE_URL). "
+        "Write scope.",
+        {"goal": "shorter, and more encouraging for beginners", "version": 1},
+        (),
+    ),
+    "v1_templates_refinements_list": (
+        "refinements",
+        "List refinements",
+        "The template's refinements, newest first, paginated: status, proposal, rationale, diff, model, tokens, "
+        "latency and error. Write scope.",
+        None,
+        (),
+    ),
+    "v1_templates_refinements_retrieve": (
+        "refinements",
+        "Get a refinement",
+        "One refinement: `status` (queued, running, succeeded, failed), the checked `proposed_template`, its "
+        "`rationale` and unified `diff` from the version, `model`, `tokens`, `latency_ms`, and `error` when it "
+        "failed (an upstream error, a timeout, or a proposal that failed the checks). Write scope.",
+        None,
+        (),
+    ),
+    "v1_templates_refinements_apply_create": (
+        "refinements",
+        "Apply a refinement",
+        "Saves a succeeded refinement's proposal as a new version, with the refinement named in its change note; "
+        "it is not served unless `publish` is true. A refinement that has not succeeded or was applied already, or "
+        "a proposal equal to the latest version, is 409. Write scope.",
+        {"publish": False},
+        ("409", "422"),
     ),
     # --- provider versions ---
     "v1_templates_ensure_version_create": (

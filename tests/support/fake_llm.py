@@ -1,0 +1,86 @@
+"""A local OpenAI-compatible chat-completions server on 127.0.0.1 (POST /v1/chat/completions).
+
+`mode`: `ok` answers `reply` (a string, or a callable taking the request body) as the message content with
+usage figures; `malformed` answers a 200 whose body is not JSON; `error` answers `error_status` (429 or 500)
+with OpenAI's error shape; `hang` answers only after `delay` seconds. Every request is recorded with its
+headers and JSON body.
+"""
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+USAGE = {"prompt_tokens": 120, "completion_tokens": 45, "total_tokens": 165}
+
+
+@dataclass
+class FakeLLM:
+    mode: str = "ok"
+    reply: str | Callable[[dict], str] = "Hello from the fake model."
+    error_status: int = 500
+    delay: float = 3.0
+    requests: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def answer_json(self, template: str, rationale: str = "Shorter and friendlier.") -> None:
+        """Answer `ok` with a refinement's JSON object."""
+        self.mode = "ok"
+        self.reply = json.dumps({"template": template, "rationale": rationale})
+
+
+def _handler(fake: FakeLLM):
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):  # quiet
+            pass
+
+        def do_POST(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length)
+            try:
+                body = json.loads(raw or b"{}")
+            except ValueError:
+                body = {}
+            fake.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+            if self.path != "/v1/chat/completions":
+                return self._send(404, b'{"error": {"message": "not found"}}')
+            if fake.mode == "hang":
+                time.sleep(fake.delay)
+            if fake.mode == "malformed":
+                return self._send(200, b'{"choices": [{"message": {"content": "unterminated')
+            if fake.mode == "error":
+                error = {"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}}
+                return self._send(fake.error_status, json.dumps(error).encode())
+            reply = fake.reply(body) if callable(fake.reply) else fake.reply
+            answer = {
+                "id": "chatcmpl-fake",
+                "object": "chat.completion",
+                "model": body.get("model", "fake"),
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}],
+                "usage": USAGE,
+            }
+            return self._send(200, json.dumps(answer).encode())
+
+        def _send(self, status: int, payload: bytes) -> None:
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout test)
+                pass
+
+    return Handler
