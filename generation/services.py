@@ -246,13 +246,6 @@ def prompt_data(
     )
     template = resolved.template
     placeholders = base_variables(profile)
-    required = ENGINE.required_variables(
-        resolved.version.body,
-        placeholders,
-        includes=resolved.includes,
-        cache_key=version_cache_key(resolved.version),
-        deadline=deadline,
-    )
     ab_test = {"test_id": routed.test_id, "variant": routed.variant} if routed else None
     material = json.dumps(
         [
@@ -265,6 +258,20 @@ def prompt_data(
         sort_keys=True,
         default=str,
     )
+    digest = hashlib.sha256(material.encode()).hexdigest()
+    # What is missing depends on the version, its includes and the placeholders, all in the digest: a render
+    # to find out is made once, then read from the cache.
+    required = read_through(
+        f"prompts:{workspace.pk}:required:{digest}",
+        lambda: ENGINE.required_variables(
+            resolved.version.body,
+            placeholders,
+            includes=resolved.includes,
+            cache_key=version_cache_key(resolved.version),
+            deadline=deadline,
+        ),
+        timeout=settings.PROMPT_CACHE_TTL,
+    )
     return PromptData(
         template=template,
         version=resolved.version,
@@ -272,7 +279,7 @@ def prompt_data(
         user_placeholders=placeholders,
         required_dynamic=required,
         optional_dynamic=sorted(resolved.used - set(placeholders) - set(required)),
-        etag='"' + hashlib.sha256(material.encode()).hexdigest()[:32] + '"',
+        etag=f'"{digest[:32]}"',
         profile_found=getattr(profile, "found", True),
         ab_test=ab_test,
     )
