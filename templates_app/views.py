@@ -21,6 +21,7 @@ from templates_app.selectors import (
     template_resolve,
     template_stats,
     version_get,
+    version_history,
     version_list,
     version_pinned,
 )
@@ -166,8 +167,10 @@ class TemplateViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
     @extend_schema(parameters=[LANGUAGE_PARAM], responses=VersionSerializer(many=True))
     @action(detail=True, methods=["get"], filter_backends=[])
     def versions(self, request, key=None):
-        page = self.paginate_queryset(version_list(template=self._read(key)))
-        return self.get_paginated_response(VersionSerializer(page, many=True).data)
+        template = self._read(key)
+        page = self.paginate_queryset(version_list(template=template))
+        history = version_history(template=template)
+        return self.get_paginated_response(VersionSerializer(page, many=True, context={"history": history}).data)
 
     @extend_schema(parameters=[LANGUAGE_PARAM], responses=VersionSerializer)
     @action(detail=True, methods=["get"], url_path=f"versions/{NUMBER}")

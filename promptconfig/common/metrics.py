@@ -36,3 +36,10 @@ prompter_model_drift_total = Counter(
     "New provider model versions seen for a (template, provider, model) that had another.",
     ["provider"],
 )
+# Webhook delivery attempts by outcome: delivered, http_error, timeout, network_error, refused (SSRF guard).
+webhook_deliveries_total = Counter("webhook_deliveries_total", "Webhook delivery attempts.", ["outcome"])
+webhook_delivery_seconds = Histogram(
+    "webhook_delivery_seconds",
+    "Time of one webhook delivery attempt (resolve, connect, send, read the answer).",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0),
+)
