@@ -228,6 +228,9 @@ WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 10)
 WEBHOOK_DISABLE_AFTER_SECONDS = env_int("WEBHOOK_DISABLE_AFTER_SECONDS", 24 * 3600)
 # After a rotation the previous secret keeps signing (beside the new one) this long.
 WEBHOOK_SECRET_OVERLAP_SECONDS = env_int("WEBHOOK_SECRET_OVERLAP_SECONDS", 24 * 3600)
+# The Celery queue of delivery tasks: a queue of their own keeps slow receivers from delaying other tasks (then
+# run a worker with `-Q <it>`); by default the default queue.
+WEBHOOK_QUEUE = env_str("WEBHOOK_QUEUE", CELERY_TASK_DEFAULT_QUEUE)
 # How often beat looks for due attempts nobody holds (long backoffs, lost messages).
 WEBHOOK_SWEEP_SECONDS = env_int("WEBHOOK_SWEEP_SECONDS", 30)
 CELERY_BEAT_SCHEDULE["webhook-deliveries-sweep"] = {

@@ -194,7 +194,7 @@ class VersionSerializer(serializers.ModelSerializer):
             from templates_app.selectors import version_history
 
             history = version_history(template=version.template)
-        return EventSerializer(history.get(version.number, []), many=True).data
+        return HistoryEntrySerializer(history.get(version.number, []), many=True).data
 
 
 def history_name(event_type: str) -> str:
@@ -202,7 +202,7 @@ def history_name(event_type: str) -> str:
     return "model_drift" if event_type == "model_version.drift" else event_type.removeprefix("template.")
 
 
-class EventSerializer(serializers.Serializer):
+class HistoryEntrySerializer(serializers.Serializer):
     """A template history entry: one event of the workspace's log (GET /events shows the same events)."""
 
     id = serializers.IntegerField(read_only=True)

@@ -27,7 +27,7 @@ from templates_app.selectors import (
 )
 from templates_app.serializers import (
     CompareQuerySerializer,
-    EventSerializer,
+    HistoryEntrySerializer,
     ForkSerializer,
     LabelSerializer,
     LifecycleSerializer,
@@ -220,11 +220,11 @@ class TemplateViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
             services.label_set(template=template, name=label, number=number, actor=self.actor)
         return Response(self._fresh(template))
 
-    @extend_schema(parameters=[LANGUAGE_PARAM], responses=EventSerializer(many=True))
+    @extend_schema(parameters=[LANGUAGE_PARAM], responses=HistoryEntrySerializer(many=True))
     @action(detail=True, methods=["get"], filter_backends=[])
     def history(self, request, key=None):
         page = self.paginate_queryset(event_list(template=self._read(key)))
-        return self.get_paginated_response(EventSerializer(page, many=True).data)
+        return self.get_paginated_response(HistoryEntrySerializer(page, many=True).data)
 
     # --- lifecycle, fork, relationships --------------------------------------------------------
     @extend_schema(parameters=[LANGUAGE_PARAM], request=LifecycleSerializer, responses=TemplateSerializer)

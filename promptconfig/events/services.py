@@ -28,7 +28,9 @@ def enqueue_deliveries(ids: list[int], countdown: float = 0) -> None:
     """Hand deliveries to the worker (a lost message is found again by the periodic sweep). The task is named,
     not imported: promptconfig.events.tasks imports this module."""
     for delivery_id in ids:
-        current_app.signature(DELIVER_TASK, args=[delivery_id]).apply_async(countdown=countdown or None)
+        current_app.signature(DELIVER_TASK, args=[delivery_id]).apply_async(
+            countdown=countdown or None, queue=settings.WEBHOOK_QUEUE
+        )
 
 
 def events_sequence(limit: int = 1000) -> int:

@@ -10,7 +10,7 @@ def webhook_deliver_task(delivery_id: int) -> str:
     redelivered; an attempt another worker holds is tried again when its lease ends."""
     outcome = delivery_attempt(delivery_id=delivery_id)
     if outcome.state == "locked":
-        webhook_deliver_task.apply_async([delivery_id], countdown=outcome.retry_in)
+        enqueue_deliveries([delivery_id], countdown=outcome.retry_in)
     return outcome.state
 
 
