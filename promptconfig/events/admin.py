@@ -38,6 +38,7 @@ class EventAdmin(ReadOnlyAdmin):
 
 
 class WebhookForm(forms.ModelForm):
+    url = forms.URLField(max_length=2000, assume_scheme="https", widget=forms.URLInput(attrs={"size": 80}))
     event_types = forms.CharField(
         label="Events",
         help_text="Comma-separated event types or patterns: template.published, ab_test.*, * (every event).",

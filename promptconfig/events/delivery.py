@@ -93,8 +93,10 @@ def delivery_attempt(*, delivery_id: int) -> Outcome:
     delivery = WebhookDelivery.objects.select_related("webhook", "event").get(pk=delivery_id)
     webhook, event = delivery.webhook, delivery.event
     if not webhook.is_active and event.type != "webhook.test":
-        _finish(delivery, ssrf.Answer(None, "", "The webhook is disabled.", 0), count=False)
-        return Outcome(State.FAILED)
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            state=State.CANCELLED, error="The webhook is disabled.", locked_until=None
+        )
+        return Outcome(State.CANCELLED)
     body = json.dumps(event_body(event), cls=JSONEncoder, separators=(",", ":"), ensure_ascii=False)
     now = timezone.now()
     headers = {
@@ -169,7 +171,7 @@ def _disable_if_failing(webhook: Webhook, now) -> None:
     webhook.is_active, webhook.disabled_at = False, now
     webhook.save(update_fields=["is_active", "disabled_at", "updated_at"])
     WebhookDelivery.objects.filter(webhook=webhook, state=State.PENDING).exclude(locked_until__gt=now).update(
-        state=State.FAILED, error="The webhook was disabled.", delivered_at=now
+        state=State.CANCELLED, error="The webhook was disabled.", locked_until=None
     )
     record_event(
         workspace=webhook.workspace_id,

@@ -129,14 +129,17 @@ def post(target: Target, body: bytes, headers: dict[str, str]) -> Answer:
             request = client.build_request(
                 "POST", url, content=body, headers={**headers, "Host": target.host_header}, extensions=extensions
             )
-            with client.send(request, stream=True) as response:
+            response = client.send(request, stream=True)
+            try:
                 received = bytearray()
                 for chunk in response.iter_raw():
                     received += chunk
                     if len(received) >= limit or time.monotonic() > deadline:
                         break
-                excerpt = bytes(received[:limit]).decode("utf-8", "replace")
-                return Answer(response.status_code, excerpt, "", time.monotonic() - started)
+            finally:
+                response.close()
+            excerpt = bytes(received[:limit]).decode("utf-8", "replace")
+            return Answer(response.status_code, excerpt, "", time.monotonic() - started)
     except httpx.TimeoutException:
         return Answer(None, "", f"Timed out after {timeout:g} s.", time.monotonic() - started)
     except httpx.HTTPError as exc:
