@@ -27,8 +27,8 @@ from templates_app.selectors import (
 )
 from templates_app.serializers import (
     CompareQuerySerializer,
-    HistoryEntrySerializer,
     ForkSerializer,
+    HistoryEntrySerializer,
     LabelSerializer,
     LifecycleSerializer,
     PinQuerySerializer,
