@@ -118,9 +118,6 @@ class WebhookAdmin(admin.ModelAdmin):
         obj._state.adding = False
         self._show_secret(request, created)
 
-    def save_related(self, request, form, formsets, change):
-        pass  # deliveries are never edited here
-
     def _show_secret(self, request, webhook: Webhook) -> None:
         messages.warning(
             request,
