@@ -54,6 +54,7 @@ def backwards(apps, schema_editor):
             template_id=event.subject_pk, version=version, kind=kind[:24], actor=event.actor, data=data
         )
         TemplateEvent.objects.filter(pk=row.pk).update(created_at=event.occurred_at)
+    Event.objects.filter(subject_kind="template", subject_pk__isnull=False).delete()  # forwards copies them back
 
 
 class Migration(migrations.Migration):
