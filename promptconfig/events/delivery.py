@@ -136,7 +136,7 @@ def _finish(delivery: WebhookDelivery, answer: ssrf.Answer, *, count: bool = Tru
     delivery.duration_ms = round(answer.seconds * 1000)
     delivery.error = answer.error or ("" if ok else f"HTTP {answer.status_code}")
     delivery.response_excerpt = answer.excerpt[: settings.WEBHOOK_EXCERPT_CHARS]
-    delivery.delivered_at, delivery.locked_until = now, None
+    delivery.delivered_at, delivery.locked_until, delivery.next_retry_at = now, None, None
     if ok:
         webhook.consecutive_failures, webhook.failing_since, webhook.last_success_at = 0, None, now
         webhook.save(update_fields=["consecutive_failures", "failing_since", "last_success_at"])

@@ -26,7 +26,10 @@ SEQUENCE_LOCK = 0x5043_4556  # "PCEV": the advisory lock of events_sequence
 
 def enqueue_deliveries(ids: list[int], countdown: float = 0) -> None:
     """Hand deliveries to the worker (a lost message is found again by the periodic sweep). The task is named,
-    not imported: promptconfig.events.tasks imports this module."""
+    not imported: promptconfig.events.tasks imports this module. Without a broker (tasks run eagerly, in the
+    request) a delayed attempt is not run at once: the periodic sweep runs it when it is due."""
+    if countdown and current_app.conf.task_always_eager:
+        return
     for delivery_id in ids:
         current_app.signature(DELIVER_TASK, args=[delivery_id]).apply_async(
             countdown=countdown or None, queue=settings.WEBHOOK_QUEUE
@@ -51,8 +54,8 @@ def events_sequence(limit: int = 1000) -> int:
 
 
 def _deliver_after_commit(ids: list[int], countdown: float = 0) -> None:
-    if ids:
-        transaction.on_commit(lambda: enqueue_deliveries(ids, countdown))
+    if ids:  # robust: a broker outage is logged, never the caller's error (the sweep enqueues them later)
+        transaction.on_commit(lambda: enqueue_deliveries(ids, countdown), robust=True)
 
 
 def record_event(
