@@ -17,7 +17,7 @@ from promptconfig.events.services import (
     webhook_send_test,
     webhook_update,
 )
-from promptconfig.events.ssrf import UrlRefused, check_url
+from promptconfig.events.ssrf import Unresolvable, UrlRefused, check_url
 from promptconfig.events.types import pattern_error
 
 
@@ -65,6 +65,8 @@ class WebhookForm(forms.ModelForm):
         url = self.cleaned_data["url"]
         try:
             check_url(url)
+        except Unresolvable:
+            pass  # every delivery resolves and checks it again
         except UrlRefused as exc:
             raise forms.ValidationError(str(exc)) from None
         return url

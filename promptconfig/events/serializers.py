@@ -4,6 +4,8 @@ from promptconfig.common.serializers import StrictBody
 from promptconfig.events.models import Webhook, WebhookDelivery
 from promptconfig.events.types import EVENT_TYPES, PREFIXES, pattern_error
 
+PATTERNS = ["*", *(f"{prefix}.*" for prefix in PREFIXES), *sorted(EVENT_TYPES)]
+
 TYPE_FILTER_HELP = "an event type, or `<kind>.*` (`template.*`): " + ", ".join(f"`{p}.*`" for p in PREFIXES)
 
 
@@ -44,6 +46,13 @@ class EventQuerySerializer(serializers.Serializer):
 
 class PatternsField(serializers.ListField):
     child = serializers.CharField(max_length=64)
+    openapi_schema = {
+        "type": "array",
+        "items": {"type": "string", "enum": PATTERNS},
+        "minItems": 1,
+        "maxItems": 50,
+        "description": 'event types or patterns: `"template.published"`, `"ab_test.*"`, `"*"`',
+    }
 
     def __init__(self, **kwargs):
         super().__init__(min_length=1, max_length=50, **kwargs)

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from promptconfig.common.errors import ValidationFailed
 from promptconfig.events.models import Event, Webhook, WebhookDelivery
-from promptconfig.events.ssrf import UrlRefused, check_url
+from promptconfig.events.ssrf import Unresolvable, UrlRefused, check_url
 from promptconfig.events.types import EVENT_TYPES, matches, pattern_error
 from promptconfig.workspaces.models import Workspace
 
@@ -107,6 +107,8 @@ def _check(url: str | None, events: list[str] | None) -> None:
     if url is not None:
         try:
             check_url(url)
+        except Unresolvable:
+            pass  # not an address at all now; each delivery resolves and checks it again
         except UrlRefused as exc:
             details["url"] = [str(exc)]
     if events is not None:

@@ -24,6 +24,10 @@ class UrlRefused(Exception):
     """The URL may not be called; the message says why (shown to the API caller and in the delivery log)."""
 
 
+class Unresolvable(UrlRefused):
+    """The host has no address now. Saving such a URL is allowed (every delivery resolves and checks again)."""
+
+
 @dataclass(frozen=True)
 class Target:
     """A checked URL: where to connect (`address`) and what to ask for."""
@@ -77,7 +81,7 @@ def resolve(host: str, port: int) -> list[str]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise UrlRefused(f"The host '{host}' does not resolve: {exc}.") from None
+        raise Unresolvable(f"The host '{host}' does not resolve: {exc}.") from None
     return list(dict.fromkeys(info[4][0] for info in infos))
 
 
@@ -102,7 +106,7 @@ def check_url(url: str) -> Target:
     port = port or (443 if parts.scheme == "https" else 80)
     addresses = resolve(host, port)
     if not addresses:
-        raise UrlRefused(f"The host '{host}' does not resolve.")
+        raise Unresolvable(f"The host '{host}' does not resolve.")
     if not allowed_host(host):
         for text in addresses:
             reason = forbidden_reason(ipaddress.ip_address(text.split("%")[0]))

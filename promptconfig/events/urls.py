@@ -1,8 +1,9 @@
+from django.urls import re_path
+
 from promptconfig.common.routers import ApiRouter
-from promptconfig.events.views import EventViewSet, WebhookViewSet
+from promptconfig.events.views import EventListView, WebhookViewSet
 
 router = ApiRouter()
-router.register("events", EventViewSet, basename="event")
 router.register("webhooks", WebhookViewSet, basename="webhook")
 
-urlpatterns = router.urls
+urlpatterns = [re_path(r"^events/?$", EventListView.as_view(), name="event-list"), *router.urls]

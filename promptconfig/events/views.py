@@ -2,6 +2,7 @@ from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
+from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
@@ -17,12 +18,12 @@ from promptconfig.events.serializers import (
     WebhookStatsSerializer,
     WebhookUpdateSerializer,
 )
-from promptconfig.workspaces.viewsets import WorkspaceScopedViewSet
+from promptconfig.workspaces.viewsets import WorkspaceScopedMixin, WorkspaceScopedViewSet
 
 ACCEPTED = {"type": "object", "properties": {"queued": {"type": "boolean"}, "delivery_ids": {"type": "array"}}}
 
 
-class EventViewSet(WorkspaceScopedViewSet):
+class EventListView(WorkspaceScopedMixin, GenericAPIView):
     """The workspace's event log (read scope), oldest first, paged by a cursor that new events never disturb."""
 
     required_scope = "read"
@@ -30,8 +31,8 @@ class EventViewSet(WorkspaceScopedViewSet):
     filter_backends = []
     serializer_class = EventSerializer
 
-    @extend_schema(parameters=[EventQuerySerializer], responses=EventPageSerializer)
-    def list(self, request):
+    @extend_schema(parameters=[EventQuerySerializer], responses=EventPageSerializer, operation_id="v1_events_list")
+    def get(self, request):
         query = self.validated(EventQuerySerializer, request.query_params)
         size = query.pop("page_size")
         events = list(selectors.event_list(workspace_id=self.workspace.pk, **query)[: size + 1])

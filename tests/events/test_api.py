@@ -195,6 +195,11 @@ def test_a_listed_host_may_be_private(admin, settings):
     make_webhook(admin, url="http://127.0.0.1:8080/in")
 
 
+def test_a_host_without_an_address_yet_is_saved_and_checked_at_each_delivery(admin, settings):
+    settings.WEBHOOK_ALLOWED_HOSTS = []
+    make_webhook(admin, url="https://hooks.not-yet-there.invalid/in")
+
+
 def test_test_event_deliveries_stats_and_redeliver(admin):
     created = make_webhook(admin, events=["profile.*"])
     mark = last_event_id()
