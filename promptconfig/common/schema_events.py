@@ -19,9 +19,9 @@ EVENT_OPERATIONS: dict[str, tuple[str, str, str, dict | None, tuple[str, ...]]] 
         "The workspace's events, oldest first: `{id, type, occurred_at, actor, subject: {kind, id}, data}`. Paged by "
         "a cursor: follow `next` (it carries `after`, the last event's id) until it is null; events that commit "
         "meanwhile are never skipped. Filters: `type` (an event type, or `template.*`), `subject_kind`, "
-        "`subject_id`, `after`. Read scope.",
+        "`subject_id`, `after`. An `after` that is not an event of the workspace is 404. Read scope.",
         None,
-        (),
+        ("404",),
     ),
     "v1_webhooks_list": (
         "webhooks",

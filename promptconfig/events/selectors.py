@@ -2,7 +2,7 @@
 
 from django.db.models import Count, Max, Q, QuerySet
 
-from promptconfig.common.errors import NotFound, ValidationFailed
+from promptconfig.common.errors import NotFound
 from promptconfig.events.models import Event, Webhook, WebhookDelivery
 from promptconfig.events.services import events_sequence
 
@@ -33,7 +33,7 @@ def event_list(
             .first()
         )
         if position is None:
-            raise ValidationFailed("Invalid input: after.", details={"after": [f"No event {after} in this workspace."]})
+            raise NotFound(f"No event {after} in this workspace (`after` must be the id of one of its events).")
         events = events.filter(position__gt=position)
     return events.order_by("position")
 

@@ -1,3 +1,4 @@
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from promptconfig.common.serializers import StrictBody
@@ -31,15 +32,15 @@ class EventSerializer(serializers.Serializer):
 
 
 class EventQuerySerializer(serializers.Serializer):
-    type = serializers.CharField(required=False, max_length=64, help_text=TYPE_FILTER_HELP)
-    subject_kind = serializers.CharField(required=False, max_length=32)
-    subject_id = serializers.CharField(required=False, max_length=200)
+    type = serializers.CharField(required=False, allow_blank=True, max_length=64, help_text=TYPE_FILTER_HELP)
+    subject_kind = serializers.CharField(required=False, allow_blank=True, max_length=32)
+    subject_id = serializers.CharField(required=False, allow_blank=True, max_length=200)
     after = serializers.IntegerField(required=False, min_value=1, help_text="an event id: the events after it")
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=200, default=50)
 
     def validate_type(self, value: str) -> str:
-        error = pattern_error(value)
-        if error and value != "*":
+        error = pattern_error(value) if value else None  # empty: no filter, as `*`
+        if error:
             raise serializers.ValidationError(error)
         return "" if value == "*" else value
 
@@ -65,8 +66,19 @@ class PatternsField(serializers.ListField):
         return patterns
 
 
+PORT = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})"
+URL_PATTERN = r"^https?://([A-Za-z0-9._~-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(:" + PORT + r")?([/?#][\x21-\x7e]*)?$"
+
+
+class UrlField(serializers.CharField):
+    """An http(s) URL with an ASCII host name or IP address; where it may point is the SSRF guard's call."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=2000, validators=[RegexValidator(URL_PATTERN, "Enter an http(s) URL.")], **kwargs)
+
+
 class WebhookSerializer(StrictBody, serializers.ModelSerializer):
-    url = serializers.URLField(max_length=2000, help_text="http(s) URL; must resolve to a public address")
+    url = UrlField(help_text="http(s) URL; must not resolve to a loopback, private or other non-public address")
     events = PatternsField(help_text='event types or patterns: `"template.published"`, `"ab_test.*"`, `"*"`')
     description = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     is_active = serializers.BooleanField(required=False, default=True)
@@ -91,7 +103,7 @@ class WebhookSerializer(StrictBody, serializers.ModelSerializer):
 
 
 class WebhookUpdateSerializer(WebhookSerializer):
-    url = serializers.URLField(max_length=2000, required=False)
+    url = UrlField(required=False)
     events = PatternsField(required=False)
     description = serializers.CharField(max_length=500, required=False, allow_blank=True)
     is_active = serializers.BooleanField(required=False)
