@@ -112,8 +112,8 @@ def check_url(url: str) -> Target:
             reason = forbidden_reason(ipaddress.ip_address(text.split("%")[0]))
             if reason:
                 raise UrlRefused(
-                    f"The host '{host}' resolves to {text}, a {reason} address: webhooks may only call public "
-                    "addresses (or hosts listed in WEBHOOK_ALLOWED_HOSTS)."
+                    f"The host '{host}' resolves to {text}, a{'n' if reason[0] in 'aeiou' else ''} {reason} "
+                    "address: webhooks may only call public addresses (or hosts listed in WEBHOOK_ALLOWED_HOSTS)."
                 )
     path = urlunsplit(("", "", parts.path or "/", parts.query, ""))
     return Target(scheme=parts.scheme, host=host, port=port, address=addresses[0], path=path)
