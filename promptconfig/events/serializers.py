@@ -64,11 +64,12 @@ class PatternsField(serializers.ListField):
 
 
 PORT = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})"
-URL_PATTERN = r"^https?://([A-Za-z0-9._~-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(:" + PORT + r")?([/?#][\x21-\x7e]*)?$"
+URL_PATTERN = r"^https?://[A-Za-z0-9._~-]{1,253}(:" + PORT + r")?([/?#][\x21-\x7e]*)?$"
 
 
 class UrlField(serializers.CharField):
-    """An http(s) URL with an ASCII host name or IP address; where it may point is the SSRF guard's call."""
+    """An http(s) URL with an ASCII host name or IPv4 address (IPv6 targets by name: AAAA records); where it may
+    point is the SSRF guard's call."""
 
     def __init__(self, **kwargs):
         super().__init__(max_length=2000, validators=[RegexValidator(URL_PATTERN, "Enter an http(s) URL.")], **kwargs)

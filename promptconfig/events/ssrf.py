@@ -65,8 +65,8 @@ def forbidden_reason(address: IPAddress) -> str | None:
         ("is_loopback", "loopback"),
         ("is_link_local", "link-local"),
         ("is_multicast", "multicast"),
-        ("is_private", "private"),
         ("is_reserved", "reserved"),
+        ("is_private", "private"),
         ("is_site_local", "site-local"),
     ):
         if getattr(address, flag, False):
