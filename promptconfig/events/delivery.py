@@ -60,7 +60,7 @@ def retry_delay(attempt: int) -> float | None:
 
 @dataclass(frozen=True)
 class Outcome:
-    state: str  # delivered | failed | skipped | locked
+    state: str  # delivered | failed | cancelled | skipped | locked
     retry_in: float | None = None  # `locked`: when the holder's lease ends
 
 
@@ -90,7 +90,9 @@ def delivery_attempt(*, delivery_id: int) -> Outcome:
     claimed, retry_in = _claim(delivery_id)
     if not claimed:
         return Outcome("locked" if retry_in is not None else "skipped", retry_in)
-    delivery = WebhookDelivery.objects.select_related("webhook", "event").get(pk=delivery_id)
+    delivery = WebhookDelivery.objects.select_related("webhook", "event").filter(pk=delivery_id).first()
+    if delivery is None:  # its webhook was deleted meanwhile
+        return Outcome("skipped")
     webhook, event = delivery.webhook, delivery.event
     if not webhook.is_active and event.type != "webhook.test":
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
@@ -126,9 +128,11 @@ def _outcome(answer: ssrf.Answer) -> str:
 
 
 @transaction.atomic
-def _finish(delivery: WebhookDelivery, answer: ssrf.Answer, *, count: bool = True) -> str:
+def _finish(delivery: WebhookDelivery, answer: ssrf.Answer) -> str:
     """Record the attempt; schedule the next one or count the failure against the webhook."""
-    webhook = Webhook.objects.select_for_update().get(pk=delivery.webhook_id)
+    webhook = Webhook.objects.select_for_update().filter(pk=delivery.webhook_id).first()
+    if webhook is None:  # deleted during the attempt, its delivery log with it
+        return "skipped"
     now = timezone.now()
     ok = answer.status_code is not None and 200 <= answer.status_code < 300
     delivery.state = State.DELIVERED if ok else State.FAILED
@@ -140,7 +144,7 @@ def _finish(delivery: WebhookDelivery, answer: ssrf.Answer, *, count: bool = Tru
     if ok:
         webhook.consecutive_failures, webhook.failing_since, webhook.last_success_at = 0, None, now
         webhook.save(update_fields=["consecutive_failures", "failing_since", "last_success_at"])
-    elif count and webhook.is_active:
+    elif webhook.is_active:
         delay = retry_delay(delivery.attempt)
         if delay is not None:
             delivery.next_retry_at = now + timedelta(seconds=delay)

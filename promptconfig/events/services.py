@@ -92,7 +92,8 @@ def record_event(
         deliveries = WebhookDelivery.objects.bulk_create(
             [WebhookDelivery(webhook_id=pk, event=event, next_retry_at=event.occurred_at) for pk in targets]
         )
-    transaction.on_commit(events_sequence)
+    if not any(callback is events_sequence for _, callback, _ in connection.run_on_commit):
+        transaction.on_commit(events_sequence)  # once per transaction, however many events it records
     _deliver_after_commit([delivery.pk for delivery in deliveries])
     return event
 
