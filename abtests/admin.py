@@ -20,7 +20,7 @@ from abtests import services
 from abtests.charts import metric_chart, number_text, p_text, participants_chart
 from abtests.models import ABTest, Assignment, MetricEvent
 from abtests.tasks import ab_test_analyze_task
-from promptconfig.common.admin import RecordAdmin
+from promptconfig.common.admin import RecordAdmin, admin_actor
 from promptconfig.common.errors import ApiError
 
 Status = ABTest.Status
@@ -179,7 +179,9 @@ class ABTestAdmin(admin.ModelAdmin):
     def _set_status(self, request, queryset, status: str) -> None:
         for test in queryset:
             try:
-                services.ab_test_set_status(test=test, status=status)
+                services.ab_test_set_status(test=test, status=status, actor=admin_actor(request))
+                if status == Status.COMPLETED:
+                    ab_test_analyze_task.delay(str(test.pk))
                 self.message_user(request, f"{test}: {status}.")
             except ApiError as exc:
                 self.message_user(request, f"{test}: {exc.message}", messages.ERROR)

@@ -15,6 +15,7 @@ from abtests.models import ABTest, Assignment, MetricEvent
 from promptconfig.common import metrics
 from promptconfig.common.cache import forget, read_through
 from promptconfig.common.errors import ApiError, Conflict, NotFound, ValidationFailed
+from promptconfig.events.services import record_event
 from promptconfig.workspaces.models import Workspace
 from templates_app.models import PromptTemplate, TemplateVersion
 from templates_app.selectors import template_resolve, template_variants, version_for_caller
@@ -29,6 +30,13 @@ TRANSITIONS = {
 ROUTE_CACHE_TIMEOUT = 3600
 ASSIGNMENT_CACHE_TIMEOUT = 24 * 3600
 SRM_ALPHA = 0.001
+ANALYSIS_ACTOR = "system:ab_test_analysis"
+
+
+def _record(test: ABTest, type: str, actor: str, **data) -> None:
+    record_event(
+        workspace=test.workspace_id, type=type, actor=actor, subject_kind="ab_test", subject_id=test.pk, data=data
+    )
 
 
 # --- assignment ------------------------------------------------------------------------------------
@@ -195,14 +203,16 @@ def ab_test_create(
     if status == Status.ACTIVE:
         ab_test_start(test)
     ab_test_save(test)
+    _record(test, "ab_test.created", actor, name=name, status=test.status, template_a=a.key, template_b=b.key)
     return test
 
 
 @transaction.atomic
-def ab_test_set_status(*, test: ABTest, status: str) -> ABTest:
+def ab_test_set_status(*, test: ABTest, status: str, actor: str = "system") -> ABTest:
     test = ABTest.objects.select_for_update().select_related("template_a").get(pk=test.pk)
     if status == test.status:
         return test
+    previous = test.status
     if status not in TRANSITIONS[test.status]:
         raise Conflict(f"An A/B test cannot go from {test.status} to {status}.")
     if status == Status.ACTIVE:
@@ -214,7 +224,8 @@ def ab_test_set_status(*, test: ABTest, status: str) -> ABTest:
         if status == Status.COMPLETED:
             test.completed_at = timezone.now()
     ab_test_save(test)
-    return test
+    _record(test, "ab_test.status_changed", actor, **{"from": previous, "to": test.status})
+    return test  # once completed, the next analysis records ab_test.completed with the winner
 
 
 # --- metric events ---------------------------------------------------------------------------------
@@ -363,10 +374,23 @@ def ab_test_analyze(*, test_id) -> ABTest | None:
             return None
         now = timezone.now()
         if test.status in (Status.ACTIVE, Status.PAUSED) and test.expires_at and test.expires_at <= now:
+            _record(test, "ab_test.status_changed", ANALYSIS_ACTOR, **{"from": test.status, "to": Status.COMPLETED})
             test.status, test.completed_at = Status.COMPLETED, now
             forget(_route_cache_key(test.workspace_id, test.template_a_id))
+        first_since_completion = test.status == Status.COMPLETED and (
+            test.computed_at is None or test.computed_at < test.completed_at
+        )
         test.results = ab_test_compute(test)
         test.computed_at = now
+        if first_since_completion:
+            results = test.results or {}
+            _record(
+                test,
+                "ab_test.completed",
+                ANALYSIS_ACTOR,
+                winner=results.get("winner"),
+                statistical_significance=results.get("statistical_significance"),
+            )
         test.save(update_fields=["status", "completed_at", "results", "computed_at", "updated_at"])
     return test
 

@@ -54,7 +54,9 @@ class ABTestViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
     def partial_update(self, request, pk=None):
         test = self._test(pk)
         data = self.validated(ABTestStatusSerializer, request.data)
-        services.ab_test_set_status(test=test, status=data["status"])
+        test = services.ab_test_set_status(test=test, status=data["status"], actor=self.actor)
+        if test.status == test.Status.COMPLETED:  # its analysis records ab_test.completed with the winner
+            ab_test_analyze_task.delay(str(test.pk))
         return Response(self._fresh(test))
 
     @extend_schema(parameters=[OpenApiParameter("user_id", str, required=True)], responses=Selected)

@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 
 from profiles.models import UserProfile
 from profiles.services import EDITABLE_FIELDS, profile_create, profile_delete, profile_update
+from promptconfig.common.admin import admin_actor
 from promptconfig.common.variables import PROFILE_FIELDS
 
 SESSION_FIELDS = ("total_sessions", "average_session_duration", "last_active")
@@ -43,17 +44,17 @@ class UserProfileAdmin(admin.ModelAdmin):
     def save_model(self, request, obj: UserProfile, form, change: bool) -> None:
         if change:
             changed = {name: getattr(obj, name) for name in form.changed_data if name in EDITABLE_FIELDS}
-            profile_update(profile=obj, **changed)
+            profile_update(profile=obj, actor=admin_actor(request), **changed)
             return
         values = {name: getattr(obj, name) for name in EDITABLE_FIELDS}
-        created = profile_create(workspace=obj.workspace, user_id=obj.user_id, **values)
+        created = profile_create(workspace=obj.workspace, user_id=obj.user_id, actor=admin_actor(request), **values)
         # What the admin's response and log read: the saved row.
         obj.pk, obj.created_at, obj.updated_at = created.pk, created.created_at, created.updated_at
         obj._state.adding, obj._state.db = False, created._state.db
 
     def delete_model(self, request, obj: UserProfile) -> None:
-        profile_delete(profile=obj)
+        profile_delete(profile=obj, actor=admin_actor(request))
 
     def delete_queryset(self, request, queryset: QuerySet[UserProfile]) -> None:
         for profile in queryset:
-            profile_delete(profile=profile)
+            profile_delete(profile=profile, actor=admin_actor(request))

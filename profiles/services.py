@@ -11,6 +11,7 @@ from profiles.models import UserProfile
 from profiles.selectors import representation_cache_key, variables_cache_key
 from promptconfig.common.cache import forget
 from promptconfig.common.errors import Conflict, NotFound, ValidationFailed
+from promptconfig.events.services import record_event
 from promptconfig.workspaces.models import Workspace
 
 # What a client (or the admin) sets; the session statistics belong to profile_record_session.
@@ -56,7 +57,20 @@ def _exists_conflict(user_id: str) -> Conflict:
     return Conflict(f"A profile for user '{user_id}' already exists.", details={"user_id": ["Already exists."]})
 
 
-def profile_create(*, workspace: Workspace, user_id: str, **fields: Any) -> UserProfile:
+def _record(profile: UserProfile, type: str, actor: str, **data: Any) -> None:
+    record_event(
+        workspace=profile.workspace_id,
+        type=type,
+        actor=actor,
+        subject_kind="profile",
+        subject_id=profile.user_id,
+        subject_pk=profile.pk,
+        data=data,
+    )
+
+
+@transaction.atomic
+def profile_create(*, workspace: Workspace, user_id: str, actor: str = "system", **fields: Any) -> UserProfile:
     """A new profile; fields not given take the model's defaults. 409 if the user already has one."""
     _check_names(fields)
     profile = UserProfile(workspace=workspace, user_id=user_id, **fields)
@@ -68,11 +82,13 @@ def profile_create(*, workspace: Workspace, user_id: str, **fields: Any) -> User
             profile.save(force_insert=True)
     except IntegrityError:
         raise _exists_conflict(user_id) from None
+    _record(profile, "profile.created", actor, fields=sorted(fields))
     profile_forget(workspace_id=workspace.pk, user_id=user_id)  # it may be cached as unknown
     return profile
 
 
-def profile_update(*, profile: UserProfile, **changes: Any) -> UserProfile:
+@transaction.atomic
+def profile_update(*, profile: UserProfile, actor: str = "system", **changes: Any) -> UserProfile:
     """Set the given fields (PATCH and PUT alike) and save only those, so that a concurrent session
     count is never written back stale. `user_id` and the workspace never change."""
     _check_names(changes)
@@ -82,18 +98,23 @@ def profile_update(*, profile: UserProfile, **changes: Any) -> UserProfile:
         setattr(profile, name, value)
     _validate(profile)
     profile.save(update_fields=[*changes, "updated_at"])
+    _record(profile, "profile.updated", actor, fields=sorted(changes))
     profile_forget(workspace_id=profile.workspace_id, user_id=profile.user_id)
     return profile
 
 
-def profile_delete(*, profile: UserProfile) -> None:
+@transaction.atomic
+def profile_delete(*, profile: UserProfile, actor: str = "system") -> None:
     workspace_id, user_id = profile.workspace_id, profile.user_id
+    _record(profile, "profile.deleted", actor)
     profile.delete()
     profile_forget(workspace_id=workspace_id, user_id=user_id)
 
 
 @transaction.atomic
-def profile_record_session(*, workspace: Workspace, user_id: str, duration_seconds: float) -> UserProfile:
+def profile_record_session(
+    *, workspace: Workspace, user_id: str, duration_seconds: float, actor: str = "system"
+) -> UserProfile:
     """Count one more session: total + 1, running mean of the durations, last_active = now.
 
     One UPDATE computes the new values from the row's current ones, so concurrent calls queue on the
@@ -115,4 +136,6 @@ def profile_record_session(*, workspace: Workspace, user_id: str, duration_secon
     if not updated:
         raise NotFound(f"No profile for user '{user_id}'.")
     profile_forget(workspace_id=workspace.pk, user_id=user_id)
-    return profiles.get()
+    profile = profiles.get()
+    _record(profile, "profile.session_recorded", actor, duration_seconds=float(duration_seconds))
+    return profile

@@ -31,7 +31,7 @@ class ProfileViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
     @extend_schema(request=ProfileWriteSerializer, responses={201: ProfileSerializer})
     def create(self, request):
         data = self.validated(ProfileWriteSerializer, request.data)
-        profile = services.profile_create(workspace=self.workspace, **data)
+        profile = services.profile_create(workspace=self.workspace, actor=self.actor, **data)
         return Response(ProfileSerializer(profile).data, status=status.HTTP_201_CREATED)
 
     def retrieve(self, request, user_id=None):
@@ -49,20 +49,22 @@ class ProfileViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
         data = self.validated(ProfileWriteSerializer, request.data, partial=partial, context={"user_id": user_id})
         with transaction.atomic():
             profile = profile_for_write(workspace=self.workspace, user_id=user_id)
-            services.profile_update(profile=profile, **data)
+            services.profile_update(profile=profile, actor=self.actor, **data)
         return Response(ProfileSerializer(profile).data)
 
     @extend_schema(responses={200: DeletedSerializer})
     def destroy(self, request, user_id=None):
         with transaction.atomic():
-            services.profile_delete(profile=profile_for_write(workspace=self.workspace, user_id=user_id))
+            services.profile_delete(
+                profile=profile_for_write(workspace=self.workspace, user_id=user_id), actor=self.actor
+            )
         return Response(DELETED)
 
     @extend_schema(request=SessionSerializer, responses=ProfileSerializer)
     @action(detail=True, methods=["post"])
     def sessions(self, request, user_id=None):
         data = self.validated(SessionSerializer, request.data)
-        profile = services.profile_record_session(workspace=self.workspace, user_id=user_id, **data)
+        profile = services.profile_record_session(workspace=self.workspace, user_id=user_id, actor=self.actor, **data)
         return Response(ProfileSerializer(profile).data)
 
     def get_object(self):  # the default lookup is not used: reads go through the selectors

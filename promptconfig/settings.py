@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "promptconfig.workspaces",
+    "promptconfig.events",
     "profiles",
     "templates_app",
     "abtests",
@@ -216,6 +217,37 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     },
     "analyze-ab-tests": {"task": "abtests.tasks.ab_tests_analyze_due_task", "schedule": float(ABTEST_ANALYSIS_SECONDS)},
 }
+
+# --- Events and webhooks (promptconfig/events) ------------------------------------------------
+# Events are kept EVENT_RETENTION_DAYS, delivery attempts WEBHOOK_DELIVERY_RETENTION_DAYS (pruned daily).
+EVENT_RETENTION_DAYS = env_int("EVENT_RETENTION_DAYS", 365)
+WEBHOOK_DELIVERY_RETENTION_DAYS = env_int("WEBHOOK_DELIVERY_RETENTION_DAYS", 30)
+# Hosts a webhook may call although they resolve to a loopback, private or otherwise non-public address.
+WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS", [])
+# One attempt: at most this long (connect, send, answer) and this much of the answer read.
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
+WEBHOOK_MAX_RESPONSE_BYTES = env_int("WEBHOOK_MAX_RESPONSE_BYTES", 64 * 1024)
+WEBHOOK_EXCERPT_CHARS = env_int("WEBHOOK_EXCERPT_CHARS", 1000)
+# Retries: attempt n+1 follows attempt n after BASE * 2^(n-1) seconds, +-JITTER (a fraction), up to MAX_ATTEMPTS
+# attempts (defaults: 1 min, 2 min, 4 min ... about 8.5 h in all).
+WEBHOOK_RETRY_BASE_SECONDS = env_float("WEBHOOK_RETRY_BASE_SECONDS", 60.0)
+WEBHOOK_RETRY_JITTER = env_float("WEBHOOK_RETRY_JITTER", 0.2)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 10)
+# A webhook failing this many events in a row, or failing for this long, is disabled (webhook.disabled).
+WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 10)
+WEBHOOK_DISABLE_AFTER_SECONDS = env_int("WEBHOOK_DISABLE_AFTER_SECONDS", 24 * 3600)
+# After a rotation the previous secret keeps signing (beside the new one) this long.
+WEBHOOK_SECRET_OVERLAP_SECONDS = env_int("WEBHOOK_SECRET_OVERLAP_SECONDS", 24 * 3600)
+# The Celery queue of delivery tasks: a queue of their own keeps slow receivers from delaying other tasks (then
+# run a worker with `-Q <it>`); by default the default queue.
+WEBHOOK_QUEUE = env_str("WEBHOOK_QUEUE", CELERY_TASK_DEFAULT_QUEUE)
+# How often beat looks for due attempts nobody holds (long backoffs, lost messages).
+WEBHOOK_SWEEP_SECONDS = env_int("WEBHOOK_SWEEP_SECONDS", 30)
+CELERY_BEAT_SCHEDULE["webhook-deliveries-sweep"] = {
+    "task": "promptconfig.events.tasks.webhook_deliveries_sweep_task",
+    "schedule": float(WEBHOOK_SWEEP_SECONDS),
+}
+CELERY_BEAT_SCHEDULE["prune-events"] = {"task": "promptconfig.events.tasks.events_prune_task", "schedule": 86400.0}
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

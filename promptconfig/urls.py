@@ -8,6 +8,7 @@ from generation import urls as generation_urls
 from generation.admin import analytics_admin_page, playground_admin_page
 from profiles import urls as profiles_urls
 from promptconfig.common import health, views
+from promptconfig.events import urls as events_urls
 from promptconfig.workspaces import urls as workspaces_urls
 from templates_app import urls as templates_urls
 from versions import urls as versions_urls
@@ -21,6 +22,7 @@ api_v1 = [
     *profiles_urls.urlpatterns,
     *abtests_urls.urlpatterns,
     *versions_urls.urlpatterns,
+    *events_urls.urlpatterns,
 ]
 
 admin.site.site_header = "PromptConfig"

@@ -20,10 +20,10 @@ from promptconfig.common.admin import ReadOnlyAdmin
 from promptconfig.common.errors import ApiError
 from promptconfig_client.engine import RenderError
 from templates_app import admin_refinements, admin_views
-from templates_app.admin_inlines import TemplateEventInline, TemplateVersionInline
+from templates_app.admin_inlines import TemplateVersionInline, event_history_html
 from templates_app.admin_views import actor_for, can_publish
 from templates_app.forms import LabelForm, PromptTemplateForm
-from templates_app.models import PromptTemplate, TemplateEvent, TemplateLabel, TemplateVersion
+from templates_app.models import PromptTemplate, TemplateLabel, TemplateVersion
 from templates_app.review import save_warnings
 from templates_app.selectors import version_get
 from templates_app.services import (
@@ -61,7 +61,7 @@ def error_text(error: Exception) -> str:
 class PromptTemplateAdmin(admin.ModelAdmin):
     form = PromptTemplateForm
     # Apps above this one add theirs (versions: the provider model versions).
-    inlines = [TemplateVersionInline, TemplateEventInline]
+    inlines = [TemplateVersionInline]
     list_display = [
         "key",
         "lang",
@@ -111,6 +111,7 @@ class PromptTemplateAdmin(admin.ModelAdmin):
                 ],
             },
         ),
+        ("Event history", {"classes": ["collapse"], "fields": ["event_history"]}),
     ]
     change_readonly_fields = [
         "workspace",
@@ -126,11 +127,16 @@ class PromptTemplateAdmin(admin.ModelAdmin):
         "created_by",
         "created_at",
         "updated_at",
+        "event_history",
     ]
 
     class Media:
         css = {"all": ["templates_app/admin.css"]}
         js = ["templates_app/body.js"]
+
+    @admin.display(description="newest events (all of them: HISTORY)")
+    def event_history(self, template: PromptTemplate) -> str:
+        return event_history_html(template)
 
     # --- permissions ---------------------------------------------------------------------------
     def has_publish_permission(self, request, obj=None) -> bool:
@@ -476,14 +482,3 @@ class TemplateVersionAdmin(ReadOnlyAdmin):
     def published(self, version: TemplateVersion) -> str:
         return date_format(localtime(version.first_published_at), "Y-m-d") if version.first_published_at else "-"
 
-
-@admin.register(TemplateEvent)
-class TemplateEventAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "template", "kind", "actor", "version"]
-    list_filter = ["kind", "template__workspace"]
-    search_fields = ["template__key", "actor"]
-    list_select_related = ["template", "version__template"]
-    fields = ["template", "version", "kind", "actor", "data", "created_at"]
-
-    def get_queryset(self, request) -> QuerySet[TemplateEvent]:
-        return super().get_queryset(request).order_by("-created_at", "-id")

@@ -9,10 +9,13 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.timezone import localtime
 
 from promptconfig.common.admin import ReadOnlyInline
 from templates_app.admin_views import can_publish
-from templates_app.models import PromptTemplate, TemplateEvent, TemplateLabel, TemplateVersion
+from templates_app.models import PromptTemplate, TemplateLabel, TemplateVersion
+from templates_app.selectors import event_list
+from templates_app.serializers import history_name
 
 Status = PromptTemplate.Status
 
@@ -106,24 +109,30 @@ class TemplateVersionInline(TemplateHistoryInline):
         )
 
 
-class TemplateEventInline(TemplateHistoryInline):
-    model = TemplateEvent
-    fk_name = "template"
-    verbose_name = "event"
-    verbose_name_plural = "Event history"
-    classes = ["collapse"]
-    fields = ["created_at", "kind", "actor", "version_display", "data_display"]
-    readonly_fields = fields
+EVENT_HISTORY_ROWS = 50
 
-    def get_queryset(self, request) -> QuerySet[TemplateEvent]:
-        return super().get_queryset(request).select_related("version").order_by("-created_at", "-id")
 
-    @admin.display(description="version")
-    def version_display(self, event: TemplateEvent) -> str:
-        return f"v{event.version.number}" if event.version else "-"
-
-    @admin.display(description="details")
-    def data_display(self, event: TemplateEvent) -> str:
-        if not event.data:
-            return "-"
-        return format_html('<code class="pc-event-data">{}</code>', json.dumps(event.data, ensure_ascii=False))
+def event_history_html(template: PromptTemplate) -> str:
+    """The newest events of the template's history (the workspace's event log), as a table; the HISTORY
+    button shows all of them."""
+    events = list(event_list(template=template).order_by("-id")[:EVENT_HISTORY_ROWS])
+    if not events:
+        return "-"
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code class='pc-event-data'>{}</code></td></tr>",
+        (
+            (
+                localtime(event.occurred_at).strftime("%Y-%m-%d %H:%M:%S"),
+                history_name(event.type),
+                event.actor,
+                f"v{event.data['version']}" if isinstance(event.data.get("version"), int) else "-",
+                json.dumps(event.data, ensure_ascii=False),
+            )
+            for event in events
+        ),
+    )
+    header = "<tr><th>when</th><th>event</th><th>actor</th><th>version</th><th>details</th></tr>"
+    return format_html(
+        '<table class="pc-event-history"><thead>{}</thead><tbody>{}</tbody></table>', mark_safe(header), rows
+    )

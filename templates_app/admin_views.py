@@ -21,11 +21,14 @@ from django.utils.safestring import mark_safe
 
 from promptconfig.common.errors import ApiError
 from promptconfig.common.variables import PROFILE_VARIABLES, profile_prompt_variables, profile_user_ids
+from promptconfig.events.models import Event
 from promptconfig_client.engine import MissingVariables, RenderError
 from templates_app.forms import CompareForm, LabelForm, PreviewForm, normalize_newlines
-from templates_app.models import PromptTemplate, TemplateEvent, TemplateVersion
+from templates_app.models import PromptTemplate, TemplateVersion
 from templates_app.rendering import ENGINE, version_render
 from templates_app.review import suggestions_for, version_compare
+from templates_app.selectors import event_list
+from templates_app.serializers import history_name
 from templates_app.services import label_delete, label_set, version_publish
 
 LIVE_HEADER = "X-Preview-Live"
@@ -279,26 +282,30 @@ class _Actor:
 class _Action:
     """A template event in the shape of the admin's history rows (LogEntry)."""
 
-    event: TemplateEvent
+    event: Event
 
     @property
     def action_time(self):
-        return self.event.created_at
+        return self.event.occurred_at
 
     @property
     def user(self) -> _Actor:
         return _Actor(self.event.actor or "system")
 
     def get_change_message(self) -> str:
-        version = f" v{self.event.version.number}" if self.event.version else ""
-        details = ", ".join(f"{key}: {value}" for key, value in self.event.data.items())
-        return f"{self.event.get_kind_display()}{version}" + (f" ({details})" if details else "")
+        data = {key: value for key, value in self.event.data.items() if key not in ("version", "language")}
+        number = self.event.data.get("version")
+        version = f" v{number}" if isinstance(number, int) else ""
+        details = ", ".join(f"{key}: {value}" for key, value in data.items())
+        return f"{history_name(self.event.type).replace('_', ' ').title()}{version}" + (
+            f" ({details})" if details else ""
+        )
 
 
 def history_view(model_admin: ModelAdmin, request: HttpRequest, object_id: str) -> HttpResponse:
     """The HISTORY button: the template's own event history (API and admin changes alike), oldest first."""
     template = _template_or_404(model_admin, request, object_id)
-    events = template.events.select_related("version").order_by("created_at", "id")
+    events = event_list(template=template)
     paginator = Paginator([_Action(event) for event in events], 100)
     page = paginator.get_page(request.GET.get(PAGE_VAR, 1))
     context = {

@@ -147,37 +147,6 @@ class TemplateRelationship(models.Model):
         return f"{self.source} {self.kind} {self.target}"
 
 
-class TemplateEvent(models.Model):
-    """Append-only history: every state change of a template, with who and when."""
-
-    class Kind(models.TextChoices):
-        CREATED = "created"
-        UPDATED = "updated"
-        VERSION_CREATED = "version_created"
-        LABEL_MOVED = "label_moved"
-        LABEL_REMOVED = "label_removed"
-        PUBLISHED = "published"
-        ROLLED_BACK = "rolled_back"
-        LIFECYCLE_CHANGED = "lifecycle_changed"
-        FORKED = "forked"
-        RELATIONSHIP_ADDED = "relationship_added"
-        DELETED = "deleted"
-        MODEL_DRIFT = "model_drift"  # a provider started answering with another model version
-
-    template = models.ForeignKey(PromptTemplate, on_delete=models.CASCADE, related_name="events")
-    version = models.ForeignKey(TemplateVersion, on_delete=models.PROTECT, null=True, related_name="events")
-    kind = models.CharField(max_length=24, choices=Kind.choices)
-    actor = models.CharField(max_length=200, blank=True, default="")
-    data = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["created_at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.kind} by {self.actor or 'system'}"
-
-
 class Refinement(models.Model):
     """An LLM's proposed revision of one version's body, checked like any body before it is stored."""
 

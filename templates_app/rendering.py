@@ -5,8 +5,8 @@ from typing import Any
 
 from django.conf import settings
 
-from promptconfig_client.engine import Engine, Limits
-from templates_app.models import TemplateVersion
+from promptconfig_client.engine import Engine, Limits, TemplateError
+from templates_app.models import PromptTemplate, TemplateVersion
 
 ENGINE = Engine(
     Limits(
@@ -59,3 +59,50 @@ def version_render(*, version: TemplateVersion, variables: Mapping[str, Any]) ->
     return ENGINE.render(
         version.body, variables, includes=includes, schema=version.variable_schema, cache_key=version_cache_key(version)
     )
+
+
+def check_includers(template: PromptTemplate, body: str, includers: dict[str, str]) -> None:
+    """The templates that include this one, directly or through others, must still resolve once `body` is
+    served in its place: a cycle or nesting deeper than the limit is refused now, not when they are generated."""
+    if not includers:
+        return
+    load = include_loader(
+        workspace_id=template.workspace_id, language=template.language, overrides={template.key: body}
+    )
+    for key in sorted(includers):
+        try:
+            ENGINE.resolve_includes(load(key) or "", load)
+        except TemplateError as exc:
+            raise TemplateError(f"Template '{key}' includes '{template.key}': {exc.message}", exc.details) from None
+
+
+def template_includers(template: PromptTemplate) -> dict[str, str]:
+    """The served templates that include this one, directly or through others (up to the include depth limit):
+    key -> the key of the template it includes on the way (this one's key when direct)."""
+    parents: dict[str, set[str]] = {}
+    served = (
+        PromptTemplate.objects.filter(
+            workspace_id=template.workspace_id,
+            language=template.language,
+            deleted_at__isnull=True,
+            served_version__isnull=False,
+        )
+        .exclude(key=template.key)
+        .values_list("key", "served_version__includes")
+    )
+    for key, includes in served:
+        for child in includes or ():
+            parents.setdefault(child, set()).add(key)
+    includers: dict[str, str] = {}
+    frontier = {template.key}
+    for _ in range(ENGINE.limits.max_include_depth):  # an includer further up is too deep already
+        found = {}
+        for child in sorted(frontier):
+            for parent in sorted(parents.get(child, ())):
+                if parent not in includers and parent not in found:
+                    found[parent] = child
+        includers.update(found)
+        frontier = set(found)
+        if not frontier:
+            break
+    return includers

@@ -7,8 +7,10 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 
 from promptconfig.common.cache import read_through
 from promptconfig.common.errors import Gone, NotFound, TemplateNotPublished
+from promptconfig.events.models import Event
+from promptconfig.events.selectors import subject_history
 from promptconfig.workspaces.models import Workspace
-from templates_app.models import PromptTemplate, TemplateEvent, TemplateLabel, TemplateRelationship, TemplateVersion
+from templates_app.models import PromptTemplate, TemplateLabel, TemplateRelationship, TemplateVersion
 
 VARIANTS_CACHE_TIMEOUT = 3600
 VERSION_CACHE_TIMEOUT = 24 * 3600
@@ -165,11 +167,7 @@ def template_for_write(*, workspace: Workspace, key: str, language: str | None =
 
 
 def version_list(*, template: PromptTemplate) -> QuerySet[TemplateVersion]:
-    return (
-        TemplateVersion.objects.filter(template=template)
-        .prefetch_related("labels", Prefetch("events", queryset=TemplateEvent.objects.order_by("created_at", "id")))
-        .order_by("number")
-    )
+    return TemplateVersion.objects.filter(template=template).prefetch_related("labels").order_by("number")
 
 
 def version_get(*, template: PromptTemplate, number: int) -> TemplateVersion:
@@ -194,8 +192,19 @@ def first_published_version(template: PromptTemplate) -> TemplateVersion:
     return baseline or versions.order_by("number").first()
 
 
-def event_list(*, template: PromptTemplate) -> QuerySet[TemplateEvent]:
-    return TemplateEvent.objects.filter(template=template).select_related("version").order_by("created_at", "id")
+def event_list(*, template: PromptTemplate) -> QuerySet[Event]:
+    """The template's history: its events in the workspace's event log (`template.*`, `model_version.drift`)."""
+    return subject_history(subject_kind="template", subject_pk=template.pk)
+
+
+def version_history(*, template: PromptTemplate) -> dict[int, list[Event]]:
+    """The template's events by the version they concern (`data.version`), for the versions' `history`."""
+    history: dict[int, list[Event]] = {}
+    for event in event_list(template=template):
+        number = (event.data or {}).get("version")
+        if isinstance(number, int):
+            history.setdefault(number, []).append(event)
+    return history
 
 
 def relationship_lists(*, template: PromptTemplate) -> dict[str, QuerySet[TemplateRelationship]]:

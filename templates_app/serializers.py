@@ -3,7 +3,7 @@ from rest_framework import serializers
 from promptconfig.common.serializers import StrictBody
 from promptconfig.workspaces.models import SLUG_VALIDATOR
 from templates_app.model_config import MODEL_ID, PROVIDER, model_config_error
-from templates_app.models import PromptTemplate, TemplateEvent, TemplateRelationship, TemplateVersion
+from templates_app.models import PromptTemplate, TemplateRelationship, TemplateVersion
 from templates_app.refinements import proposal_diff
 
 LANGUAGE_FIELD = {"max_length": 16, "regex": r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"}
@@ -190,16 +190,39 @@ class VersionSerializer(serializers.ModelSerializer):
         return sorted(names)
 
     def get_history(self, version: TemplateVersion) -> list[dict]:
-        return EventSerializer(version.events.all(), many=True).data
+        history = self.context.get("history")
+        if history is None:
+            from templates_app.selectors import version_history
+
+            history = version_history(template=version.template)
+        return HistoryEntrySerializer(history.get(version.number, []), many=True).data
 
 
-class EventSerializer(serializers.ModelSerializer):
-    event = serializers.CharField(source="kind")
-    version = serializers.IntegerField(source="version.number", allow_null=True, default=None)
+def history_name(event_type: str) -> str:
+    """The history's short name of an event type: `template.published` -> `published`."""
+    return "model_drift" if event_type == "model_version.drift" else event_type.removeprefix("template.")
 
-    class Meta:
-        model = TemplateEvent
-        fields = ["event", "version", "actor", "data", "created_at"]
+
+class HistoryEntrySerializer(serializers.Serializer):
+    """A template history entry: one event of the workspace's log (GET /events shows the same events)."""
+
+    id = serializers.IntegerField(read_only=True)
+    event = serializers.SerializerMethodField(help_text="`published`, `rolled_back`, `dependency_changed`…")
+    type = serializers.CharField(read_only=True, help_text="the event's type in the log: `template.published`…")
+    version = serializers.SerializerMethodField()
+    actor = serializers.CharField(read_only=True)
+    data = serializers.SerializerMethodField(help_text="what changed (GET /events adds `language` and `version`)")
+    created_at = serializers.DateTimeField(source="occurred_at", read_only=True)
+
+    def get_data(self, event) -> dict:
+        return {key: value for key, value in (event.data or {}).items() if key not in ("language", "version")}
+
+    def get_event(self, event) -> str:
+        return history_name(event.type)
+
+    def get_version(self, event) -> int | None:
+        number = (event.data or {}).get("version")
+        return number if isinstance(number, int) else None
 
 
 class CompareQuerySerializer(serializers.Serializer):

@@ -10,18 +10,17 @@ from django.utils import timezone
 
 from promptconfig.common.cache import forget
 from promptconfig.common.errors import Conflict, NotFound, ValidationFailed
+from promptconfig.events.services import record_event
 from promptconfig.workspaces.models import Workspace
-from promptconfig_client.engine import TemplateError
 from templates_app.model_config import model_config_error
 from templates_app.models import (
     PromptTemplate,
     Tag,
-    TemplateEvent,
     TemplateLabel,
     TemplateRelationship,
     TemplateVersion,
 )
-from templates_app.rendering import ENGINE, include_loader
+from templates_app.rendering import ENGINE, check_includers, include_loader, template_includers
 from templates_app.selectors import node_cache_key, template_resolve, variants_cache_key
 
 Status = PromptTemplate.Status
@@ -47,8 +46,16 @@ def key_from_name(name: str) -> str:
 def _record(
     template: PromptTemplate, kind: str, actor: str, version: TemplateVersion | None = None, **data: Any
 ) -> None:
-    TemplateEvent.objects.create(
-        template=template, version=version or template.served_version, kind=kind, actor=actor, data=data
+    """One `template.<kind>` event in the workspace's log: the template's history and its webhooks' feed."""
+    version = version or template.served_version
+    record_event(
+        workspace=template.workspace_id,
+        type=f"template.{kind}",
+        actor=actor,
+        subject_kind="template",
+        subject_id=template.key,
+        subject_pk=template.pk,
+        data={"language": template.language, **({"version": version.number} if version else {}), **data},
     )
 
 
@@ -163,48 +170,33 @@ def _new_version(
         includes=includes,
     )
     PromptTemplate.objects.filter(pk=template.pk).update(latest_version_number=template.latest_version_number)
-    _record(
-        template, TemplateEvent.Kind.VERSION_CREATED, actor, version, number=version.number, change_note=change_note
-    )
+    _record(template, "version_created", actor, version, number=version.number, change_note=change_note)
     return version
 
 
-def _check_includers(template: PromptTemplate, body: str) -> None:
-    """The templates that include this one, directly or through others, must still resolve once `body` is
-    served in its place: a cycle or nesting deeper than the limit is refused now, not when they are generated."""
-    parents: dict[str, set[str]] = {}
-    served = (
-        PromptTemplate.objects.filter(
-            workspace_id=template.workspace_id,
-            language=template.language,
-            deleted_at__isnull=True,
-            served_version__isnull=False,
-        )
-        .exclude(key=template.key)
-        .values_list("key", "served_version__includes")
-    )
-    for key, includes in served:
-        for child in includes or ():
-            parents.setdefault(child, set()).add(key)
-    includers, frontier = set(), {template.key}
-    for _ in range(ENGINE.limits.max_include_depth):  # an includer further up is too deep already
-        frontier = {parent for child in frontier for parent in parents.get(child, ())} - includers
-        includers |= frontier
+def _record_dependents(template: PromptTemplate, includers: dict[str, str], *, actor: str, cause: str) -> None:
+    """`template.dependency_changed` for every template whose rendered output changed with this one's."""
     if not includers:
         return
-    load = include_loader(
-        workspace_id=template.workspace_id, language=template.language, overrides={template.key: body}
-    )
-    for key in sorted(includers):
-        try:
-            ENGINE.resolve_includes(load(key) or "", load)
-        except TemplateError as exc:
-            raise TemplateError(f"Template '{key}' includes '{template.key}': {exc.message}", exc.details) from None
+    rows = PromptTemplate.objects.filter(
+        workspace_id=template.workspace_id, language=template.language, deleted_at__isnull=True, key__in=includers
+    ).select_related("served_version")
+    for includer in rows.order_by("key"):
+        _record(
+            includer,
+            "dependency_changed",
+            actor,
+            dependency=template.key,
+            dependency_version=template.served_version.number,
+            via=includers[includer.key],
+            cause=cause,
+        )
 
 
-def _serve(template: PromptTemplate, version: TemplateVersion) -> None:
-    """Point `production` at a version and serve it."""
-    _check_includers(template, version.body)
+def _serve(template: PromptTemplate, version: TemplateVersion) -> dict[str, str]:
+    """Point `production` at a version and serve it; answer the templates that include it (see template_includers)."""
+    includers = template_includers(template)
+    check_includers(template, version.body, includers)
     TemplateLabel.objects.update_or_create(
         template=template, name=TemplateLabel.PRODUCTION, defaults={"version": version}
     )
@@ -214,6 +206,7 @@ def _serve(template: PromptTemplate, version: TemplateVersion) -> None:
     template.served_version = version
     template.save(update_fields=["served_version", "updated_at"])
     _refresh_search_vector(template)
+    return includers
 
 
 @transaction.atomic
@@ -265,7 +258,7 @@ def template_create(
     except IntegrityError:
         raise Conflict(f"Template '{key}' already exists in language '{language}'.") from None
     _set_tags(created, tags or [])
-    _record(created, TemplateEvent.Kind.CREATED, actor, status=status)
+    _record(created, "created", actor, status=status)
     version = _new_version(
         created,
         actor=actor,
@@ -278,7 +271,7 @@ def template_create(
     if status == Status.DRAFT:
         _serve(created, version)
     else:
-        _publish(created, version, actor=actor, kind=TemplateEvent.Kind.PUBLISHED)
+        _publish(created, version, actor=actor, kind="published")
     _forget(created)
     return created
 
@@ -308,7 +301,7 @@ def template_update(
         _set_tags(template, tags)
         changed_fields.append("tags")
     if changed_fields:
-        _record(template, TemplateEvent.Kind.UPDATED, actor, fields=changed_fields)
+        _record(template, "updated", actor, fields=changed_fields)
 
     latest = template.versions.get(number=template.latest_version_number)
     content = {
@@ -331,7 +324,7 @@ def template_update(
             change_note=change_note,
         )
         if publish:
-            _publish(template, version, actor=actor, kind=TemplateEvent.Kind.PUBLISHED)
+            _publish(template, version, actor=actor, kind="published")
     elif changed_fields:
         _refresh_search_vector(template)
     _forget(template, previous_node)
@@ -342,8 +335,10 @@ def _publish(template: PromptTemplate, version: TemplateVersion, *, actor: str, 
     if template.status == Status.ARCHIVED:
         raise Conflict("An archived template cannot serve another version; restore it to draft first.")
     previous = template.served_version
-    _serve(template, version)
+    includers = _serve(template, version)
     _record(template, kind, actor, version, to=version.number, **({"from": previous.number} if previous else {}))
+    if previous is None or previous.pk != version.pk:
+        _record_dependents(template, includers, actor=actor, cause=kind)
 
 
 @transaction.atomic
@@ -352,7 +347,7 @@ def version_publish(*, template: PromptTemplate, number: int, actor: str, rollba
     version = template.versions.filter(number=number).first()
     if version is None:
         raise NotFound(f"Template '{template.key}' has no version {number}.")
-    kind = TemplateEvent.Kind.ROLLED_BACK if rollback else TemplateEvent.Kind.PUBLISHED
+    kind = "rolled_back" if rollback else "published"
     _publish(template, version, actor=actor, kind=kind)
     _forget(template)
     return template
@@ -372,7 +367,7 @@ def label_set(*, template: PromptTemplate, name: str, number: int, actor: str) -
     label = template.labels.filter(name=name).select_related("version").first()
     previous = label.version.number if label else None
     TemplateLabel.objects.update_or_create(template=template, name=name, defaults={"version": version})
-    _record(template, TemplateEvent.Kind.LABEL_MOVED, actor, version, label=name, to=number, **{"from": previous})
+    _record(template, "label_moved", actor, version, label=name, to=number, **{"from": previous})
     _forget(template)
     return template
 
@@ -385,7 +380,7 @@ def label_delete(*, template: PromptTemplate, name: str, actor: str) -> None:
     if label is None:
         raise NotFound(f"Template '{template.key}' has no label '{name}'.")
     label.delete()
-    _record(template, TemplateEvent.Kind.LABEL_REMOVED, actor, label.version, label=name)
+    _record(template, "label_removed", actor, label.version, label=name)
     _forget(template)
 
 
@@ -406,7 +401,7 @@ def template_set_lifecycle(*, template: PromptTemplate, status: str, actor: str,
     if status == Status.PUBLISHED and served and served.first_published_at is None:
         served.first_published_at = timezone.now()
         served.save(update_fields=["first_published_at"])
-    _record(template, TemplateEvent.Kind.LIFECYCLE_CHANGED, actor, reason=reason, **{"from": current, "to": status})
+    _record(template, "lifecycle_changed", actor, reason=reason, **{"from": current, "to": status})
     _forget(template)
     return template
 
@@ -416,7 +411,7 @@ def template_delete(*, template: PromptTemplate, actor: str) -> None:
     """Soft delete: the template is gone from every read; its versions and history stay."""
     template.deleted_at = timezone.now()
     template.save(update_fields=["deleted_at", "updated_at"])
-    _record(template, TemplateEvent.Kind.DELETED, actor)
+    _record(template, "deleted", actor)
     _forget(template)
 
 
@@ -447,7 +442,7 @@ def template_fork(
     TemplateRelationship.objects.create(
         source=fork, target=template, kind=TemplateRelationship.Kind.FORKED_FROM, created_by=actor
     )
-    _record(template, TemplateEvent.Kind.FORKED, actor, new_key=new_key, number=served.number)
+    _record(template, "forked", actor, new_key=new_key, number=served.number)
     return fork
 
 
@@ -461,5 +456,5 @@ def relationship_add(*, template: PromptTemplate, target_key: str, kind: str, ac
     )
     if not created:
         raise Conflict(f"'{template.key}' already {kind} '{target.key}'.")
-    _record(template, TemplateEvent.Kind.RELATIONSHIP_ADDED, actor, target=target.key, relationship=kind)
+    _record(template, "relationship_added", actor, target=target.key, relationship=kind)
     return relationship

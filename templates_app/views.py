@@ -21,13 +21,14 @@ from templates_app.selectors import (
     template_resolve,
     template_stats,
     version_get,
+    version_history,
     version_list,
     version_pinned,
 )
 from templates_app.serializers import (
     CompareQuerySerializer,
-    EventSerializer,
     ForkSerializer,
+    HistoryEntrySerializer,
     LabelSerializer,
     LifecycleSerializer,
     PinQuerySerializer,
@@ -166,8 +167,10 @@ class TemplateViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
     @extend_schema(parameters=[LANGUAGE_PARAM], responses=VersionSerializer(many=True))
     @action(detail=True, methods=["get"], filter_backends=[])
     def versions(self, request, key=None):
-        page = self.paginate_queryset(version_list(template=self._read(key)))
-        return self.get_paginated_response(VersionSerializer(page, many=True).data)
+        template = self._read(key)
+        page = self.paginate_queryset(version_list(template=template))
+        history = version_history(template=template)
+        return self.get_paginated_response(VersionSerializer(page, many=True, context={"history": history}).data)
 
     @extend_schema(parameters=[LANGUAGE_PARAM], responses=VersionSerializer)
     @action(detail=True, methods=["get"], url_path=f"versions/{NUMBER}")
@@ -217,11 +220,11 @@ class TemplateViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
             services.label_set(template=template, name=label, number=number, actor=self.actor)
         return Response(self._fresh(template))
 
-    @extend_schema(parameters=[LANGUAGE_PARAM], responses=EventSerializer(many=True))
+    @extend_schema(parameters=[LANGUAGE_PARAM], responses=HistoryEntrySerializer(many=True))
     @action(detail=True, methods=["get"], filter_backends=[])
     def history(self, request, key=None):
         page = self.paginate_queryset(event_list(template=self._read(key)))
-        return self.get_paginated_response(EventSerializer(page, many=True).data)
+        return self.get_paginated_response(HistoryEntrySerializer(page, many=True).data)
 
     # --- lifecycle, fork, relationships --------------------------------------------------------
     @extend_schema(parameters=[LANGUAGE_PARAM], request=LifecycleSerializer, responses=TemplateSerializer)

@@ -19,8 +19,9 @@ from django.utils import timezone
 from promptconfig.common import metrics
 from promptconfig.common.cache import redis_connection
 from promptconfig.common.errors import GatewayTimeout, ValidationFailed
+from promptconfig.events.services import record_event
 from templates_app.model_config import MODEL_ID_RULE, PROVIDER_RULE, valid_model_id, valid_provider
-from templates_app.models import PromptTemplate, TemplateEvent
+from templates_app.models import PromptTemplate
 from versions import probes
 from versions.models import ProviderVersion
 
@@ -122,12 +123,16 @@ def version_record(
             .first()
         )
         if previous is not None:
-            TemplateEvent.objects.create(
-                template=template,
-                version=template.served_version,
-                kind=TemplateEvent.Kind.MODEL_DRIFT,
+            record_event(
+                workspace=template.workspace_id,
+                type="model_version.drift",
                 actor=DRIFT_ACTOR,
+                subject_kind="template",
+                subject_id=template.key,
+                subject_pk=template.pk,
                 data={
+                    "language": template.language,
+                    **({"version": template.served_version.number} if template.served_version else {}),
                     "provider": provider,
                     "model_id": model_id,
                     "from": previous.provider_version_key,

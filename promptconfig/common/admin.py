@@ -36,3 +36,8 @@ class ReadOnlyInline(admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+def admin_actor(request) -> str:
+    """How an admin user is named in the event log: `admin:<username>`."""
+    return f"admin:{request.user.get_username()}"

@@ -73,3 +73,10 @@ generate_p95_target_seconds.set(settings.ALERT_GENERATE_P95_SECONDS)
 # Calls to the LLM endpoint (refinements, the playground), by outcome: ok, error (502), timeout (504).
 llm_requests_total = Counter("llm_requests_total", "Chat completions requested from the LLM endpoint.", ["outcome"])
 llm_tokens_total = Counter("llm_tokens_total", "Tokens the LLM endpoint reported, prompt and completion.", ["kind"])
+# Webhook delivery attempts by outcome: delivered, http_error, timeout, network_error, refused (SSRF guard).
+webhook_deliveries_total = Counter("webhook_deliveries_total", "Webhook delivery attempts.", ["outcome"])
+webhook_delivery_seconds = Histogram(
+    "webhook_delivery_seconds",
+    "Time of one webhook delivery attempt (resolve, connect, send, read the answer).",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0),
+)

@@ -2,6 +2,8 @@
 and per operationId its tag, summary, description for API users, an accepted request example and the errors
 only that operation can answer."""
 
+from promptconfig.common.schema_events import EVENT_OPERATIONS, EVENT_TAGS
+
 TAGS = [
     ("templates", "Prompt templates: create, read, update, search, lifecycle, labels, forks and relationships."),
     ("versions", "Immutable versions of a template: list, compare, publish and roll back."),
@@ -13,6 +15,7 @@ TAGS = [
     ("cache", "The caller's workspace's cache: statistics, invalidation, warm-up."),
     ("analytics", "Usage numbers of the caller's workspace."),
     ("API keys", "The workspace's API keys (admin scope)."),
+    *EVENT_TAGS,
 ]
 
 # operationId -> (tag, summary, description, request example, operation-specific errors)
@@ -462,3 +465,4 @@ OPERATIONS: dict[str, tuple[str, str, str, dict | None, tuple[str, ...]]] = {
         (),
     ),
 }
+OPERATIONS.update(EVENT_OPERATIONS)

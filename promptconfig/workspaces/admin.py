@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
+from promptconfig.common.admin import admin_actor
 from promptconfig.workspaces.models import ApiKey, Organization, Workspace
 from promptconfig.workspaces.services import api_key_create, api_key_revoke, api_key_update
 
@@ -35,9 +36,11 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj: ApiKey, form, change: bool) -> None:
         if change:
-            api_key_update(api_key=obj, name=obj.name, scope=obj.scope)
+            api_key_update(api_key=obj, name=obj.name, scope=obj.scope, actor=admin_actor(request))
             return
-        created, plaintext = api_key_create(workspace=obj.workspace, name=obj.name, scope=obj.scope)
+        created, plaintext = api_key_create(
+            workspace=obj.workspace, name=obj.name, scope=obj.scope, actor=admin_actor(request)
+        )
         obj.pk, obj.prefix, obj.created_at = created.pk, created.prefix, created.created_at
         obj._state.adding = False
         messages.warning(
@@ -56,5 +59,5 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset) -> None:
         active = list(queryset.filter(revoked_at__isnull=True))
         for api_key in active:
-            api_key_revoke(api_key=api_key)
+            api_key_revoke(api_key=api_key, actor=admin_actor(request))
         self.message_user(request, f"Revoked {len(active)} key(s).")

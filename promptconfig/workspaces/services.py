@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from promptconfig.common.cache import forget
+from promptconfig.events.services import record_event
 from promptconfig.workspaces.models import ApiKey, Organization, Workspace
 
 KEY_PREFIX = "pc_"
@@ -46,7 +47,14 @@ def workspace_get_or_create(*, slug: str, name: str = "", default_language: str 
     )
 
 
-def api_key_create(*, workspace: Workspace, name: str, scope: str) -> tuple[ApiKey, str]:
+def _record(api_key: ApiKey, type: str, actor: str, **data) -> None:
+    record_event(
+        workspace=api_key.workspace_id, type=type, actor=actor, subject_kind="api_key", subject_id=api_key.pk, data=data
+    )
+
+
+@transaction.atomic
+def api_key_create(*, workspace: Workspace, name: str, scope: str, actor: str = "system") -> tuple[ApiKey, str]:
     """Create a key; return it with its plaintext, which is never stored and never shown again."""
     plaintext = KEY_PREFIX + secrets.token_urlsafe(32)
     api_key = ApiKey.objects.create(
@@ -56,20 +64,25 @@ def api_key_create(*, workspace: Workspace, name: str, scope: str) -> tuple[ApiK
         prefix=plaintext[: len(KEY_PREFIX) + 8],
         hashed_key=hash_api_key(plaintext),
     )
+    _record(api_key, "api_key.created", actor, name=name, scope=scope, prefix=api_key.prefix)
     return api_key, plaintext
 
 
-def api_key_update(*, api_key: ApiKey, name: str, scope: str) -> ApiKey:
+@transaction.atomic
+def api_key_update(*, api_key: ApiKey, name: str, scope: str, actor: str = "system") -> ApiKey:
     api_key.name, api_key.scope = name, scope
     api_key.save(update_fields=["name", "scope"])
+    _record(api_key, "api_key.updated", actor, name=name, scope=scope)
     _forget_cached(api_key)
     return api_key
 
 
-def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+@transaction.atomic
+def api_key_revoke(*, api_key: ApiKey, actor: str = "system") -> ApiKey:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+        _record(api_key, "api_key.revoked", actor, name=api_key.name)
         _forget_cached(api_key)
     return api_key
 

@@ -22,10 +22,10 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceS
     def create(self, request):
         serializer = ApiKeySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        api_key, plaintext = api_key_create(workspace=self.workspace, **serializer.validated_data)
+        api_key, plaintext = api_key_create(workspace=self.workspace, actor=self.actor, **serializer.validated_data)
         api_key.key = plaintext
         return Response(ApiKeyCreatedSerializer(api_key).data, status=status.HTTP_201_CREATED)
 
     def destroy(self, request, pk=None):
-        api_key_revoke(api_key=self.get_object())
+        api_key_revoke(api_key=self.get_object(), actor=self.actor)
         return Response(status=status.HTTP_204_NO_CONTENT)

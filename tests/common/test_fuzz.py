@@ -40,6 +40,11 @@ pytestmark = [
 #   template cannot relate to itself).
 # - PUT /templates/{key} and stateful: a tag of whitespace only is trimmed to blank (400) though it matches
 #   `^[^,\s][^,]{0,63}$` for characters JavaScript's \s does not count as space.
+# - POST /webhooks, PATCH /webhooks/{id}: a URL whose host resolves to a loopback, private or other non-public
+#   address is 400 (the SSRF guard: where a host name points is not something a schema can say; `http://0`,
+#   `http://6` are 0.0.0.0/8).
+# - GET /events (ST201): a query string over gunicorn's 4094-byte request line is its 414 (documented on every
+#   operation), which schemathesis counts as "accepted".
 # ST201 "schema-violating request accepted" (7): an empty enum filter (`?status=`, `?learning_style=`) or an
 # unknown `ordering` means "no filter"/ignored; repeated `page`/`page_size`/`baseline` use the last value; a tag
 # such as "x\x1c" that Python trims; one stateful "positive test case" on POST /templates.
@@ -100,6 +105,8 @@ def test_the_service_conforms_to_its_openapi_document(transactional_db, workspac
         ]
         for operation_id in EXCLUDED:
             command += ["--exclude-operation-id", operation_id]
+        if os.environ.get("FUZZ_INCLUDE_PATH_REGEX"):  # narrow a run while working on some endpoints
+            command += ["--include-path-regex", os.environ["FUZZ_INCLUDE_PATH_REGEX"]]
         run = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     output = run.stdout + run.stderr
     (tmp_path / "schemathesis.txt").write_text(output)

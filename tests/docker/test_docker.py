@@ -170,6 +170,7 @@ def test_the_alert_rules_of_the_probes():
     rules = {
         rule["alert"]: rule
         for group in yaml.safe_load((DOCKER / "alerts.yml").read_text())["groups"]
+        if group["name"] == "promptconfig-probes"
         for rule in group["rules"]
     }
     assert {"HighProbeFailureRate", "ProbeStorm"} <= set(rules)
@@ -241,3 +242,19 @@ def test_the_dockerfile_follows_the_usual_lint_rules():
     )
     assert copy_requirements < install < copy_code
     assert os.access(DOCKER / "entrypoint.sh", os.X_OK)
+
+
+def test_the_alert_rule_on_failing_webhook_deliveries():
+    """The webhook group watches the delivery counter the service exports, by its one label."""
+    import re
+
+    from promptconfig.common import metrics
+
+    (group,) = [g for g in yaml.safe_load((DOCKER / "alerts.yml").read_text())["groups"] if "webhooks" in g["name"]]
+    (rule,) = group["rules"]
+    assert rule["alert"] == "WebhookDeliveriesFailing" and re.fullmatch(r"\d+[smhd]", rule["for"])
+    assert metrics.webhook_deliveries_total._labelnames == ("outcome",)
+    assert set(re.findall(r"\b(webhook_[a-z_]+?)(?:_total)?\b", rule["expr"])) == {"webhook_deliveries"}
+    assert set(re.findall(r"(\w+)\s*!?=", rule["expr"])) == {"outcome"}
+    assert rule["expr"].count("(") == rule["expr"].count(")") and rule["annotations"]["summary"]
+

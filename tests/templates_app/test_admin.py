@@ -5,7 +5,8 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from selenium.webdriver.common.by import By
 
-from templates_app.models import PromptTemplate, TemplateEvent
+from promptconfig.events.models import Event
+from templates_app.models import PromptTemplate
 from templates_app.services import template_create, template_update
 from tests.factories import WorkspaceFactory
 from tests.support.browser import (
@@ -141,7 +142,9 @@ def test_author_creates_previews_edits_compares_publishes_and_rolls_back(
     wait_for_path(browser, change_path)
     assert any("production now serves v1" in message for message in admin_messages(browser))
     assert served_number(template) == 1
-    assert template.events.filter(kind=TemplateEvent.Kind.ROLLED_BACK, actor=f"admin:{ADMIN_USERNAME}").exists()
+    assert Event.objects.filter(
+        subject_pk=template.pk, type="template.rolled_back", actor=f"admin:{ADMIN_USERNAME}"
+    ).exists()
     wait_for(browser, "#versions-group")
     full_page_screenshot(browser, "/tmp/admin_change.png")
 
@@ -228,7 +231,7 @@ def test_an_author_without_publish_permission_saves_versions_but_never_moves_pro
     publish_url = reverse("admin:templates_app_prompttemplate_publish", args=[lesson.pk])
     assert client.post(publish_url, {"publish": 2}).status_code == 403
     assert served_number(lesson) == 1
-    assert not lesson.events.filter(kind=TemplateEvent.Kind.PUBLISHED, actor="admin:author").exists()
+    assert not Event.objects.filter(subject_pk=lesson.pk, type="template.published", actor="admin:author").exists()
 
 
 def test_an_author_adds_a_template_as_a_draft(client, author, workspace):

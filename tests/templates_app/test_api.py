@@ -2,7 +2,8 @@
 
 import pytest
 
-from templates_app.models import PromptTemplate, TemplateEvent, TemplateVersion
+from promptconfig.events.models import Event
+from templates_app.models import PromptTemplate, TemplateVersion
 from tests.support.api import code_of
 
 T = "/api/v1/templates"
@@ -319,8 +320,8 @@ def test_publish_and_rollback_move_production(writer):
     assert published["version"] == 3 and published["template"] == "v3 {{ topic }}"
     rolled = writer.post(f"{T}/visual/versions/1/rollback").json()
     assert rolled["version"] == 1 and rolled["labels"]["production"] == 1
-    kinds = list(TemplateEvent.objects.filter(template__key="visual").values_list("kind", flat=True))
-    assert kinds[-1] == "rolled_back" and "published" in kinds
+    kinds = list(Event.objects.filter(subject_id="visual").order_by("id").values_list("type", flat=True))
+    assert kinds[-1] == "template.rolled_back" and "template.published" in kinds
     assert code_of(writer.post(f"{T}/visual/versions/7/publish")) == "not_found"
 
 

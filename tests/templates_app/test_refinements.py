@@ -8,7 +8,8 @@ import pytest
 from promptconfig.celery import app as celery_app
 from promptconfig.common import llm
 from promptconfig.common.errors import ApiError
-from templates_app.models import Refinement, TemplateEvent
+from promptconfig.events.models import Event
+from templates_app.models import Refinement
 from tests.support.api import answer
 from tests.support.fake_llm import FakeLLM
 
@@ -162,7 +163,7 @@ def test_apply_makes_an_unpublished_version_linked_to_the_refinement(
     version = writer.get(f"{T}/lesson/versions/2").json()
     assert version["template"] == proposal
     assert f"Refinement #{refinement['id']} of v1: shorter" in version["change_note"]
-    event = TemplateEvent.objects.filter(kind=TemplateEvent.Kind.VERSION_CREATED, version__number=2).get()
+    event = Event.objects.filter(type="template.version_created", data__version=2).get()
     assert f"Refinement #{refinement['id']}" in event.data["change_note"]
     assert answer(writer.post(url, {}, format="json")) == (409, "conflict")  # once only
 

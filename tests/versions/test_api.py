@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from promptconfig.common import metrics
 from promptconfig.common.errors import ValidationFailed
-from templates_app.models import TemplateEvent, TemplateVersion
+from promptconfig.events.models import Event
+from templates_app.models import TemplateVersion
 from templates_app.services import template_create
 from tests.support.api import answer
 from tests.support.concurrency import all_at_once
@@ -251,8 +252,16 @@ def test_a_new_key_is_drift_in_the_history_the_drift_endpoint_and_the_metric(rea
     assert changed["created"] is True and changed["provider_version_key"] == "fp_live_NEW"
     assert metrics.prompter_model_drift_total.labels(**metrics.probe_labels("openai"))._value.get() == drift_before + 1
 
-    event = TemplateEvent.objects.get(template=lesson, kind="model_drift")
-    assert event.data == {"provider": "openai", "model_id": "gpt-4o", "from": "fp_live_0a1b2c3d", "to": "fp_live_NEW"}
+    event = Event.objects.get(subject_pk=lesson.pk, type="model_version.drift")
+    assert event.data == {
+        "language": "en",
+        "version": 1,
+        "provider": "openai",
+        "model_id": "gpt-4o",
+        "from": "fp_live_0a1b2c3d",
+        "to": "fp_live_NEW",
+    }
+    assert (event.subject_kind, event.subject_id, event.actor) == ("template", "lesson", "system:probe")
     history = reader.get("/api/v1/templates/lesson/history").json()
     assert any(item["event"] == "model_drift" for item in history.get("results", history))
     (drift,) = reader.get("/api/v1/templates/lesson/drift").json()["provider"]
@@ -264,7 +273,7 @@ def test_a_new_key_is_drift_in_the_history_the_drift_endpoint_and_the_metric(rea
     fake.keys["openai"] = "fp_live_0a1b2c3d"  # back to a key seen before: no new drift event
     monkeypatch.setattr(timezone, "now", at(start + timedelta(hours=2)))
     assert ensure(writer, provider="openai").json()["created"] is False
-    assert TemplateEvent.objects.filter(kind="model_drift").count() == 1
+    assert Event.objects.filter(type="model_version.drift").count() == 1
 
 
 # --- metrics ----------------------------------------------------------------------------------------

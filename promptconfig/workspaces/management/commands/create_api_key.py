@@ -22,6 +22,8 @@ class Command(BaseCommand):
         target = workspace_get_or_create(slug=workspace)
         if created:
             self.stderr.write(f"Created workspace {target.slug} (it did not exist)")
-        api_key, plaintext = api_key_create(workspace=target, name=name or f"{scope} key", scope=scope)
+        api_key, plaintext = api_key_create(
+            workspace=target, name=name or f"{scope} key", scope=scope, actor="system:create_api_key"
+        )
         self.stderr.write(f"Created {scope} key {api_key.prefix}… for workspace {target.slug}")
         self.stdout.write(plaintext)

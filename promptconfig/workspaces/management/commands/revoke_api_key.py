@@ -16,5 +16,5 @@ class Command(BaseCommand):
         matches = list(keys.filter(pk=int(key)) if key.isascii() and key.isdigit() else keys.filter(prefix=key))
         if len(matches) != 1:
             raise CommandError(f"no single API key {key!r} in workspace {workspace!r}")
-        api_key_revoke(api_key=matches[0])
+        api_key_revoke(api_key=matches[0], actor="system:revoke_api_key")
         self.stdout.write(f"Revoked {matches[0].prefix}… ({matches[0].scope}, {matches[0].name})")

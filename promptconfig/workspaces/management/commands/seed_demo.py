@@ -36,8 +36,10 @@ class Command(BaseCommand):
         plaintext = None
         if new_key or not live.exists():
             for stale in live:  # one live demo key at a time
-                api_key_revoke(api_key=stale)
-            _, plaintext = api_key_create(workspace=workspace, name=DEMO_KEY_NAME, scope=ApiKey.Scope.ADMIN)
+                api_key_revoke(api_key=stale, actor="system:seed_demo")
+            _, plaintext = api_key_create(
+                workspace=workspace, name=DEMO_KEY_NAME, scope=ApiKey.Scope.ADMIN, actor="system:seed_demo"
+            )
         created = seed_templates(workspace=workspace)
         profiles = seed_profiles(workspace=workspace)
         generations = seed_generations(workspace=workspace)

@@ -87,6 +87,6 @@ def seed_profiles(*, workspace: Workspace) -> int:
     created = 0
     for fields in DEMO_PROFILES:
         if fields["user_id"] not in existing:
-            profile_create(workspace=workspace, **fields)
+            profile_create(workspace=workspace, actor="system:seed_demo", **fields)
             created += 1
     return created
