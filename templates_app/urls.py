@@ -1,7 +1,16 @@
+from django.urls import re_path
+
 from promptconfig.common.routers import ApiRouter
+from templates_app.bulk_views import BulkJobViewSet, BulkTemplatesView, ExportView, ImportView
 from templates_app.views import TemplateViewSet
 
 router = ApiRouter()
 router.register("templates", TemplateViewSet, basename="template")
+router.register("bulk/jobs", BulkJobViewSet, basename="bulk-job")
 
-urlpatterns = router.urls
+urlpatterns = [
+    re_path(r"^bulk/templates/?$", BulkTemplatesView.as_view(), name="bulk-templates"),
+    re_path(r"^export/?$", ExportView.as_view(), name="export"),
+    re_path(r"^import/?$", ImportView.as_view(), name="import"),
+    *router.urls,
+]
