@@ -6,6 +6,7 @@ functions as the API (templates_app.services), in an order where every include r
 applies all of the plan or, when any template conflicts, nothing.
 """
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,7 +48,12 @@ class ImportConflict(Conflict):
 
 def _content(version: dict | TemplateVersion) -> tuple:
     data = content_of(version) if isinstance(version, TemplateVersion) else version
-    return tuple(repr(data[key]) if key != "variables" else tuple(sorted(data[key] or [])) for key in CONTENT_KEYS)
+    return (
+        data["template"],
+        tuple(sorted(data["variables"] or [])),
+        json.dumps(data["variable_schema"], sort_keys=True),
+        json.dumps(data["model_config"], sort_keys=True),
+    )
 
 
 def _existing(workspace: Workspace, entries: list[Entry], *, lock: bool) -> dict[tuple[str, str], PromptTemplate]:
