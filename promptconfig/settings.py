@@ -238,6 +238,8 @@ SPECTACULAR_SETTINGS = {
         "ForkStatusEnum": ["draft", "published"],
         "ABTestStatusEnum": "abtests.models.ABTest.Status",
         "ABTestCreateStatusEnum": ["draft", "active"],
+        "BulkJobStatusEnum": "templates_app.models.BulkJob.Status",
+        "BulkOperationEnum": "templates_app.models.BulkJob.Operation",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

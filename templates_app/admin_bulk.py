@@ -117,13 +117,10 @@ class BulkJobAdmin(RecordAdmin):
         ("created_by", "created_at", "started_at", "finished_at"),
         "results",
     ]
-    readonly_fields = fields
+    readonly_fields = [name for row in fields for name in (row if isinstance(row, tuple) else (row,))]
 
     class Media:
         css = {"all": ["templates_app/admin.css"]}
-
-    def get_readonly_fields(self, request, obj=None):
-        return [name for row in self.fields for name in (row if isinstance(row, tuple) else (row,))]
 
     @admin.display(description="progress")
     def progress_bar(self, job: BulkJob) -> str:

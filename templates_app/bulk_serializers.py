@@ -12,8 +12,9 @@ from templates_app.models import BulkJob
 class BulkRequestSerializer(StrictBody, serializers.Serializer):
     operation = serializers.ChoiceField(choices=BulkJob.Operation.choices)
     items = serializers.ListField(
-        child=serializers.JSONField(),
+        child=serializers.DictField(),
         allow_empty=False,
+        max_length=MAX_ITEMS,
         help_text=f"At most {MAX_ITEMS}. Per operation: `create` a POST /templates body; `update_tags` "
         '`{"key", "language"?, "add": [...], "remove": [...]}`; `set_lifecycle` `{"key", "language"?, "status", '
         '"reason"?}`; `publish` `{"key", "language"?, "version"}`; `delete` `{"key", "language"?}`.',

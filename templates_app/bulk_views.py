@@ -2,7 +2,6 @@
 
 from django.conf import settings
 from django.http import HttpResponse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -22,6 +21,7 @@ from templates_app.bulk_serializers import (
     ImportQuerySerializer,
 )
 from templates_app.exchange import MEDIA_TYPES, dump_document, export_document
+from templates_app.exchange_schema import DOCUMENT, EXPORTED
 from templates_app.import_plan import import_document
 from templates_app.tasks import bulk_job_run_task
 
@@ -81,8 +81,8 @@ class ExportView(WorkspaceScopedMixin, APIView):
             OpenApiParameter("format", str, enum=["yaml", "json"], description="yaml (default) or json"),
         ],
         responses={
-            (200, "application/yaml"): OpenApiResponse(OpenApiTypes.STR, description="the YAML document"),
-            (200, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, description="the JSON document"),
+            (200, "application/yaml"): OpenApiResponse(EXPORTED, description="the YAML document"),
+            (200, "application/json"): OpenApiResponse(EXPORTED, description="the JSON document"),
         },
         operation_id="v1_export_retrieve",
     )
@@ -119,7 +119,7 @@ class ImportView(WorkspaceScopedMixin, APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("dry_run", bool, description="plan only: change nothing")],
-        request={"application/yaml": OpenApiTypes.STR, "application/json": OpenApiTypes.OBJECT},
+        request={"application/yaml": DOCUMENT, "application/json": DOCUMENT},
         responses={200: ImportAnswerSerializer},
         examples=[
             OpenApiExample(

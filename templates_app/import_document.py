@@ -22,6 +22,7 @@ from templates_app.exchange import FORMAT
 from templates_app.models import PromptTemplate, TemplateLabel, TemplateRelationship
 from templates_app.rendering import ENGINE
 from templates_app.serializers import ModelConfigField, ObjectField, TemplateWriteSerializer
+from templates_app.services import RESERVED_KEYS
 
 MAX_NODES = 200_000  # values in one document (YAML aliases count once per use)
 MAX_TEMPLATES = 5_000
@@ -58,6 +59,11 @@ class TemplateEntrySerializer(TemplateWriteSerializer):
     versions = serializers.ListField(child=serializers.DictField(), required=False, max_length=MAX_VERSIONS)
     relationships = serializers.ListField(child=serializers.DictField(), required=False, max_length=200)
     publish = None
+
+    def validate_key(self, key: str) -> str:
+        if key in RESERVED_KEYS:
+            raise serializers.ValidationError(f"'{key}' is a reserved key.")
+        return key
 
     def validate(self, attrs):
         status = attrs.pop("status", None)  # any status, archived too (a create through the API cannot be)
@@ -311,7 +317,7 @@ DESCRIPTIVE_IMPORTED = ("category", "description", "status", "is_active", "tags"
 
 def validate_document(data: Any, lines: Lines, *, workspace: Workspace) -> list[Entry]:
     """The document's templates, checked: shape, bodies compile, includes and relationship targets exist in the
-    document or the workspace (same language), no template twice."""
+    document or the workspace (same language). A template given twice is the plan's conflict, not an error."""
     if not isinstance(data, dict):
         raise _refuse(lines, (), ["The document must be an object with `format` and `templates`."])
     unknown = sorted(set(data) - {"format", "templates"})
@@ -325,15 +331,7 @@ def validate_document(data: Any, lines: Lines, *, workspace: Workspace) -> list[
     if len(items) > MAX_TEMPLATES:
         raise _refuse(lines, ("templates",), [f"At most {MAX_TEMPLATES} templates."])
     entries = [_entry(index, item, lines, workspace.default_language) for index, item in enumerate(items)]
-    seen: dict[tuple[str, str], int] = {}
-    for entry in entries:
-        if (entry.key, entry.language) in seen:
-            raise _refuse(
-                lines,
-                ("templates", entry.index, "key"),
-                [f"'{entry.key}' ({entry.language}) is also templates[{seen[entry.key, entry.language]}]."],
-            )
-        seen[entry.key, entry.language] = entry.index
+    seen = {(entry.key, entry.language) for entry in entries}
     languages = {entry.language for entry in entries}
     live = set(
         PromptTemplate.objects.filter(

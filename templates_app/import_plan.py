@@ -115,10 +115,14 @@ def plan(entries: list[Entry], *, workspace: Workspace, lock: bool = False) -> l
         )
     )
     claimed: dict[str, str] = {}
+    first_index: dict[tuple[str, str], int] = {}
     steps = []
     for entry in entries:
         template = existing.get((entry.key, entry.language))
         changes, conflicts = _changes(entry, template) if template else ([], [])
+        index = first_index.setdefault((entry.key, entry.language), entry.index)
+        if index != entry.index:
+            conflicts.append(f"given twice in the document (templates[{index}] and templates[{entry.index}])")
         node = entry.fields.get("node_name") or ""
         if node and owners.get(node, entry.key) != entry.key:
             conflicts.append(f"node_name '{node}' maps to template '{owners[node]}'")

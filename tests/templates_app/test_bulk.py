@@ -48,7 +48,7 @@ def test_bulk_create_applies_each_item_on_its_own(writer, workspace):
         {"key": "taken", "name": "Taken", "template": "dup"},
         {"name": "Broken", "template": "{% if %}"},
         {"key": "beta", "name": "Beta", "template": "B", "bogus": 1},
-        "not an object",
+        {"key": "Bad Key", "name": "Bad", "template": "x"},
         {"name": "Gamma Ray", "template": "G"},
     ]
     job = run(writer, "create", items)
@@ -61,7 +61,7 @@ def test_bulk_create_applies_each_item_on_its_own(writer, workspace):
         (1, "taken", False),
         (2, "broken", False),
         (3, "beta", False),
-        (4, "", False),
+        (4, "Bad Key", False),
         (5, "gamma_ray", True),
     ]
     assert results[0]["error"] is None
@@ -142,6 +142,8 @@ def test_request_errors(writer, reader, workspace):
     assert answer(writer.post(BULK, {"operation": "rename", "items": [{}]}, format="json")) == (400, "validation_error")
     assert answer(writer.post(BULK, {"operation": "delete", "items": []}, format="json")) == (400, "validation_error")
     assert answer(writer.post(BULK, {"operation": "delete", "items": {}}, format="json")) == (400, "validation_error")
+    not_objects = writer.post(BULK, {"operation": "delete", "items": ["a", None]}, format="json")
+    assert answer(not_objects) == (400, "validation_error")
     too_many = writer.post(BULK, {"operation": "delete", "items": [{"key": "a"}] * 1001}, format="json")
     assert answer(too_many) == (400, "validation_error")
     assert "1000" in too_many.json()["error"]["details"]["items"][0]

@@ -207,8 +207,13 @@ def test_bad_files_name_the_line_and_field(writer, workspace):
     assert "nowhere" in error["message"] and "templates[0].template" in error["details"]
     ok = post_import(writer, head + "- key: a\n  name: A\n  template: \"{% include 'base' %}\"\n", dry_run=True)
     assert ok.status_code == 200 and ok.json()["plan"][0]["action"] == "create"
-    error = bad(writer, head + "- key: a\n  name: A\n  template: x\n- key: a\n  name: B\n  template: y\n")
-    assert "templates[1].key" in error["details"] and "line 6" in error["message"]
+    twice = post_import(writer, head + "- key: a\n  name: A\n  template: x\n- key: a\n  name: B\n  template: y\n")
+    assert answer(twice) == (409, "conflict")
+    assert twice.json()["error"]["details"]["plan"][1]["reason"] == (
+        "given twice in the document (templates[0] and templates[1])"
+    )
+    error = bad(writer, head + "- key: search\n  name: A\n  template: x\n")
+    assert error["details"] == {"templates[0].key": ["'search' is a reserved key."]}
     error = bad(writer, "format: other\ntemplates: []\n")
     assert error["details"] == {"format": ["Must be 'promptconfig/v1'."]}
     bad(writer, head + "- key: a\n  name: A\n  template: x\n  versions: []\n")
