@@ -240,6 +240,7 @@ SPECTACULAR_SETTINGS = {
         "ABTestCreateStatusEnum": ["draft", "active"],
         "BulkJobStatusEnum": "templates_app.models.BulkJob.Status",
         "BulkOperationEnum": "templates_app.models.BulkJob.Operation",
+        "DocumentFormatEnum": ["promptconfig/v1"],
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

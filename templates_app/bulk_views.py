@@ -9,7 +9,7 @@ from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from promptconfig.common.errors import PayloadTooLarge
+from promptconfig.common.errors import PayloadTooLarge, ValidationFailed
 from promptconfig.workspaces.viewsets import WorkspaceScopedMixin, WorkspaceScopedViewSet
 from templates_app.bulk import bulk_job_create, bulk_job_get, bulk_job_list
 from templates_app.bulk_serializers import (
@@ -21,7 +21,7 @@ from templates_app.bulk_serializers import (
     ImportQuerySerializer,
 )
 from templates_app.exchange import MEDIA_TYPES, dump_document, export_document
-from templates_app.exchange_schema import DOCUMENT, EXPORTED
+from templates_app.exchange_schema import EXPORTED, ImportDocumentSerializer
 from templates_app.import_plan import import_document
 from templates_app.tasks import bulk_job_run_task
 
@@ -63,6 +63,15 @@ class BulkJobViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
         return None
 
 
+def _no_blanks(request, *names: str) -> None:
+    """An empty `?name=` is refused (DRF would read it as not given)."""
+    blank = [name for name in names if request.query_params.get(name, None) == ""]
+    if blank:
+        raise ValidationFailed(
+            f"Invalid input: {', '.join(blank)}.", details={name: ["May not be blank."] for name in blank}
+        )
+
+
 class _IgnoreFormat(DefaultContentNegotiation):
     """`?format=` chooses the export's format here, not DRF's renderer (errors are JSON either way)."""
 
@@ -87,6 +96,7 @@ class ExportView(WorkspaceScopedMixin, APIView):
         operation_id="v1_export_retrieve",
     )
     def get(self, request):
+        _no_blanks(request, "versions", "format")
         query = self.validated(ExportQuerySerializer, request.query_params)
         keys = [key.strip() for key in query.get("templates", "").split(",") if key.strip()]
         document = export_document(workspace=self.workspace, keys=keys or None, versions=query["versions"])
@@ -119,7 +129,7 @@ class ImportView(WorkspaceScopedMixin, APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("dry_run", bool, description="plan only: change nothing")],
-        request={"application/yaml": DOCUMENT, "application/json": DOCUMENT},
+        request={"application/yaml": ImportDocumentSerializer, "application/json": ImportDocumentSerializer},
         responses={200: ImportAnswerSerializer},
         examples=[
             OpenApiExample(
@@ -135,6 +145,7 @@ class ImportView(WorkspaceScopedMixin, APIView):
         operation_id="v1_import_create",
     )
     def post(self, request):
+        _no_blanks(request, "dry_run")
         query = self.validated(ImportQuerySerializer, request.query_params)
         body = request.data if isinstance(request.data, dict) and "raw" in request.data else {"raw": b""}
         answer = import_document(

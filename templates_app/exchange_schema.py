@@ -3,6 +3,8 @@
 The `versions` form (`versions=all`) and `relationships` are described in the operations' texts: their rules
 (numbered 1, 2, … in order, one `production` label, targets that exist) are beyond what the schema can state."""
 
+from rest_framework import serializers
+
 from promptconfig.common.openapi import NOT_BLANK
 from templates_app.exchange import FORMAT
 from templates_app.models import PromptTemplate
@@ -38,16 +40,6 @@ TEMPLATE_ENTRY = {
     "additionalProperties": False,
 }
 
-DOCUMENT = {
-    "type": "object",
-    "properties": {
-        "format": {"type": "string", "enum": [FORMAT]},
-        "templates": {"type": "array", "items": TEMPLATE_ENTRY},
-    },
-    "required": ["format", "templates"],
-    "additionalProperties": False,
-}
-
 EXPORTED = {
     "type": "object",
     "description": "`{format, templates}`: per template either `template` (the served body) or `versions`.",
@@ -57,3 +49,15 @@ EXPORTED = {
     },
     "required": ["format", "templates"],
 }
+
+
+class _TemplatesField(serializers.JSONField):
+    openapi_schema = {"type": "array", "items": TEMPLATE_ENTRY}
+
+
+class ImportDocumentSerializer(serializers.Serializer):
+    """A document as GET /export writes it, in YAML or JSON (described here in its served form: one `template`
+    per entry)."""
+
+    format = serializers.ChoiceField(choices=[FORMAT])
+    templates = _TemplatesField()
