@@ -260,6 +260,14 @@ def _finish(job: BulkJob) -> None:
     )
 
 
+def bulk_job_abandon(job: BulkJob, *, reason: str) -> None:
+    """A job that could not be queued: failed, so that it holds no template."""
+    logger.error("bulk job %s could not be queued: %s", job.pk, reason)
+    BulkJob.objects.filter(pk=job.pk, finished_at__isnull=True).update(
+        status=BulkJob.Status.FAILED, finished_at=timezone.now()
+    )
+
+
 # --- reads ---------------------------------------------------------------------------------------------------
 def bulk_job_list(*, workspace: Workspace) -> QuerySet[BulkJob]:
     processed = BulkItem.objects.filter(ok__isnull=False).order_by("index")

@@ -3,15 +3,16 @@
 from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from kombu.exceptions import KombuError
 from rest_framework import mixins, status
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from promptconfig.common.errors import PayloadTooLarge, ValidationFailed
+from promptconfig.common.errors import PayloadTooLarge, ServiceUnavailable, ValidationFailed
 from promptconfig.workspaces.viewsets import WorkspaceScopedMixin, WorkspaceScopedViewSet
-from templates_app.bulk import bulk_job_create, bulk_job_get, bulk_job_list
+from templates_app.bulk import bulk_job_abandon, bulk_job_create, bulk_job_get, bulk_job_list
 from templates_app.bulk_serializers import (
     BulkJobSerializer,
     BulkQueuedSerializer,
@@ -40,7 +41,11 @@ class BulkTemplatesView(WorkspaceScopedMixin, APIView):
     def post(self, request):
         data = self.validated(BulkRequestSerializer, request.data)
         job = bulk_job_create(workspace=self.workspace, actor=self.actor, **data)
-        bulk_job_run_task.delay(str(job.pk))  # committed: the service's transaction has ended
+        try:
+            bulk_job_run_task.delay(str(job.pk))  # committed: the service's transaction has ended
+        except (OSError, KombuError) as exc:  # the broker is down: the job would never start (nor free its templates)
+            bulk_job_abandon(job, reason=str(exc))
+            raise ServiceUnavailable("The task queue is unavailable; the job was not started.") from None
         job.refresh_from_db(fields=["status"])
         return Response({"job_id": str(job.pk), "status": job.status}, status=status.HTTP_202_ACCEPTED)
 

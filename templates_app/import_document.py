@@ -228,21 +228,16 @@ def _validated(serializer_class, data: Any, lines: Lines, path: tuple) -> dict:
 
 
 def _check_body(lines: Lines, path: tuple, body: str, variable_schema: dict | None) -> list[str]:
-    try:
-        ENGINE.check_source(body)
-        ENGINE.check_schema(variable_schema)
-        return ENGINE.includes(body)
-    except TemplateError as exc:
-        field_name = "variable_schema" if "schema" in exc.message.lower() and body_compiles(body) else "template"
-        raise _refuse(lines, (*path, field_name), [exc.message]) from None
-
-
-def body_compiles(body: str) -> bool:
-    try:
-        ENGINE.check_source(body)
-    except TemplateError:
-        return False
-    return True
+    """The body compiles and the schema is a JSON Schema (as a save checks them); the body's includes."""
+    for field_name, check in (
+        ("template", lambda: ENGINE.check_source(body)),
+        ("variable_schema", lambda: ENGINE.check_schema(variable_schema)),
+    ):
+        try:
+            check()
+        except TemplateError as exc:
+            raise _refuse(lines, (*path, field_name), [exc.message]) from None
+    return ENGINE.includes(body)
 
 
 def _entry(index: int, item: Any, lines: Lines, default_language: str) -> Entry:

@@ -126,6 +126,11 @@ def test_export_errors(writer, make_client, workspace):
     assert answer(missing) == (404, "not_found") and missing.json()["error"]["details"] == {"templates": ["nope"]}
     assert answer(writer.get(EXPORT, {"versions": "some"})) == (400, "validation_error")
     assert answer(writer.get(EXPORT, {"format": "xml"})) == (400, "validation_error")
+    assert answer(writer.get(EXPORT + "?format=")) == (400, "validation_error")  # blank is not "not given"
+    blank = writer.generic(
+        "POST", IMPORT + "?dry_run=", b"format: promptconfig/v1\ntemplates: []\n", "application/yaml"
+    )
+    assert answer(blank) == (400, "validation_error")
     other = make_client(scope="read")
     assert yaml.safe_load(export(other)) == {"format": "promptconfig/v1", "templates": []}
 
@@ -203,6 +208,8 @@ def test_bad_files_name_the_line_and_field(writer, workspace):
     assert error["details"] == {"templates[0].colour": ["Unknown field."]} and "line 6" in error["message"]
     error = bad(writer, head + "- key: a\n  name: A\n  template: |\n    ok\n    {% if %}\n")
     assert "templates[0].template" in error["details"] and "line 5" in error["message"]
+    error = bad(writer, head + "- key: a\n  name: A\n  template: x\n  variable_schema: {type: 5}\n")
+    assert list(error["details"]) == ["templates[0].variable_schema"] and "line 6" in error["message"]
     error = bad(writer, head + "- key: a\n  name: A\n  template: \"{% include 'nowhere' %}\"\n")
     assert "nowhere" in error["message"] and "templates[0].template" in error["details"]
     ok = post_import(writer, head + "- key: a\n  name: A\n  template: \"{% include 'base' %}\"\n", dry_run=True)
