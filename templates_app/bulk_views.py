@@ -21,7 +21,7 @@ from templates_app.bulk_serializers import (
     ImportAnswerSerializer,
     ImportQuerySerializer,
 )
-from templates_app.exchange import MEDIA_TYPES, dump_document, export_document
+from templates_app.exchange import MAX_KEYS, MEDIA_TYPES, dump_document, export_document
 from templates_app.exchange_schema import EXPORTED, ImportDocumentSerializer
 from templates_app.import_plan import import_document
 from templates_app.tasks import bulk_job_run_task
@@ -103,7 +103,11 @@ class ExportView(WorkspaceScopedMixin, APIView):
     def get(self, request):
         _no_blanks(request, "versions", "format")
         query = self.validated(ExportQuerySerializer, request.query_params)
-        keys = [key.strip() for key in query.get("templates", "").split(",") if key.strip()]
+        keys = list(dict.fromkeys(key.strip() for key in query.get("templates", "").split(",") if key.strip()))
+        if len(keys) > MAX_KEYS:
+            raise ValidationFailed(
+                f"At most {MAX_KEYS} keys in templates.", details={"templates": [f"At most {MAX_KEYS}."]}
+            )
         document = export_document(workspace=self.workspace, keys=keys or None, versions=query["versions"])
         return HttpResponse(dump_document(document, query["format"]), content_type=MEDIA_TYPES[query["format"]])
 

@@ -8,6 +8,7 @@ import yaml
 
 from templates_app.models import PromptTemplate, TemplateEvent
 from templates_app.services import (
+    label_delete,
     label_set,
     relationship_add,
     template_create,
@@ -131,6 +132,8 @@ def test_export_errors(writer, make_client, workspace):
         "POST", IMPORT + "?dry_run=", b"format: promptconfig/v1\ntemplates: []\n", "application/yaml"
     )
     assert answer(blank) == (400, "validation_error")
+    too_many = ",".join(f"k{n}" for n in range(201))
+    assert answer(writer.get(EXPORT, {"templates": too_many})) == (400, "validation_error")
     other = make_client(scope="read")
     assert yaml.safe_load(export(other)) == {"format": "promptconfig/v1", "templates": []}
 
@@ -248,3 +251,38 @@ def test_bombs_size_and_scope(writer, reader, settings):
     assert answer(post_import(writer, "x", content_type="text/csv")) == (415, "unsupported_media_type")
     empty = post_import(writer, "format: promptconfig/v1\ntemplates: []\n")
     assert empty.status_code == 200 and empty.json() == {"dry_run": False, "applied": True, "plan": []}
+
+
+def test_versions_all_brings_a_workspace_up_to_date(make_client):
+    source, target = WorkspaceFactory(), WorkspaceFactory()
+    seed(source)
+    exporter, importer = make_client(source, "write"), make_client(target, "write")
+    assert post_import(importer, export(exporter, versions="all")).status_code == 200
+    lesson = PromptTemplate.objects.get(workspace=source, key="lesson", language="en")
+    template_update(lesson, actor="t", template="v4 {{ topic }}", publish=False, change_note="v4")
+    label_set(template=lesson, name="production", number=4, actor="t")
+    label_set(template=lesson, name="canary", number=1, actor="t")
+    relationship_add(template=lesson, target_key="header", kind="references", actor="t")
+    header = PromptTemplate.objects.get(workspace=source, key="header")
+    template_update(header, actor="t", description="The shared header")
+    newer = export(exporter, versions="all")
+    plan = {(row["key"], row["language"]): row for row in post_import(importer, newer, dry_run=True).json()["plan"]}
+    assert plan["lesson", "en"]["action"] == "new_version"
+    assert plan["lesson", "en"]["reason"] == "changes: versions 4-4, labels, relationships"
+    assert plan["header", "en"] == {
+        "key": "header",
+        "language": "en",
+        "action": "new_version",
+        "reason": "changes: description",
+    }
+    assert post_import(importer, newer).json()["applied"] is True
+    assert export(importer, versions="all") == newer
+    served = importer.get("/api/v1/templates/lesson").json()
+    assert served["version"] == 4 and served["labels"] == {"production": 4, "staging": 3, "canary": 1, "latest": 4}
+    # A label the document no longer has is removed; the served version moves back.
+    label_set(template=lesson, name="production", number=2, actor="t")
+    label_delete(template=lesson, name="canary", actor="t")
+    older_labels = export(exporter, versions="all")
+    assert post_import(importer, older_labels).status_code == 200
+    assert importer.get("/api/v1/templates/lesson").json()["labels"] == {"production": 2, "staging": 3, "latest": 4}
+    assert export(importer, versions="all") == older_labels
