@@ -59,6 +59,9 @@ def seed(workspace) -> None:
     template_set_lifecycle(template=gone, status="archived", actor="t")
     relationship_add(template=lesson, target_key="old", kind="alternative", actor="t")
     template_fork(template=old, new_key="newer", actor="t")
+    # An includer that sorts before what it includes: the import must create `zz_footer` first.
+    create(workspace=workspace, actor="t", key="zz_footer", name="Footer", template="Thanks.")
+    create(workspace=workspace, actor="t", key="aa_page", name="Page", template="Hi {% include 'zz_footer' %}")
 
 
 def export(client, **params) -> str:
