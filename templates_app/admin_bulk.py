@@ -118,9 +118,19 @@ class BulkJobAdmin(RecordAdmin):
         "results",
     ]
     readonly_fields = [name for row in fields for name in (row if isinstance(row, tuple) else (row,))]
+    actions = ["resume"]
 
     class Media:
         css = {"all": ["templates_app/admin.css"]}
+
+    @admin.action(description="Resume: queue again from the first unprocessed item")
+    def resume(self, request, queryset) -> None:
+        """For a job whose task was lost (no broker and a request killed by its timeout, a purged queue): items
+        already processed are skipped, so queueing a running job again applies nothing twice."""
+        unfinished = [str(pk) for pk in queryset.filter(finished_at__isnull=True).values_list("pk", flat=True)]
+        for job_id in unfinished:
+            transaction.on_commit(lambda job_id=job_id: bulk_job_run_task.delay(job_id))
+        self.message_user(request, f"Queued {len(unfinished)} unfinished jobs again.", messages.SUCCESS)
 
     @admin.display(description="progress")
     def progress_bar(self, job: BulkJob) -> str:

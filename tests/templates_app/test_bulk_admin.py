@@ -6,6 +6,7 @@ from django.urls import reverse
 from selenium.webdriver.common.by import By
 
 from promptconfig.celery import app as celery_app
+from templates_app.bulk import bulk_job_create
 from templates_app.models import BulkJob, PromptTemplate
 from templates_app.services import template_create
 from tests.factories import WorkspaceFactory
@@ -85,5 +86,12 @@ def test_lifecycle_and_delete_actions_and_their_refusals(admin_client, workspace
     page = admin_client.get(reverse("admin:templates_app_bulkjob_change", args=[job.pk]))
     assert page.status_code == 200 and b"pc-bulk-results" in page.content
     # A job over a template a running job changes is refused, as through the API.
-    BulkJob.objects.create(workspace=workspace, operation="delete", targets=[["a", "en"]], total=1)
+    stuck = bulk_job_create(workspace=workspace, actor="t", operation="update_tags", items=[{"key": "a", "add": ["y"]}])
     assert "running bulk job" in act("bulk_delete", "", a)[0]
+    # A job whose task was lost is queued again from the jobs list, and finishes.
+    jobs = reverse("admin:templates_app_bulkjob_changelist")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(jobs, {"action": "resume", "_selected_action": [stuck.pk, job.pk], "index": 0})
+    assert response.status_code == 302
+    stuck.refresh_from_db()
+    assert stuck.status == "succeeded" and list(a.tags.values_list("name", flat=True)) == ["y"]
