@@ -67,6 +67,8 @@ def _existing(workspace: Workspace, entries: list[Entry], *, lock: bool) -> dict
         Prefetch("labels", queryset=TemplateLabel.objects.select_related("version")),
         "outgoing_relationships__target",
     )
+    if any(entry.all_versions for entry in entries):
+        queryset = queryset.prefetch_related("versions")
     return {(template.key, template.language): template for template in queryset}
 
 
@@ -223,7 +225,8 @@ def _apply_update(step: Step, *, actor: str) -> None:
             latest = template.versions.get(number=template.latest_version_number)
             if template.served_version_id != latest.pk:  # the latest, not yet served version was this content
                 services.version_publish(template=template, number=latest.number, actor=actor)
-    _apply_labels(template, entry, actor=actor) if entry.all_versions else None
+    if entry.all_versions:
+        _apply_labels(template, entry, actor=actor)
     if template.status != final:
         services.template_set_lifecycle(template=template, status=final, actor=actor, reason="Imported")
 
