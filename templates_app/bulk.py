@@ -10,6 +10,7 @@ import logging
 import time
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, F, Prefetch, Q, QuerySet
@@ -188,6 +189,8 @@ def _process(job: BulkJob, item_id: int) -> None:
                 return
             _apply(job, item.payload)
             _record(item_id, job.pk, ok=True, error=None)
+    except SoftTimeLimitExceeded:  # the task's time is up, not the item's fault: it stays to do
+        raise
     except Exception as exc:  # the item's change is rolled back; its failure is recorded on its own
         with transaction.atomic():
             if BulkItem.objects.select_for_update().filter(pk=item_id, ok__isnull=True).exists():
@@ -208,6 +211,8 @@ def _dry_run(job: BulkJob) -> None:
                     with transaction.atomic():
                         _apply(job, payload)
                     outcomes.append((item_id, True, None))
+                except SoftTimeLimitExceeded:
+                    raise
                 except Exception as exc:
                     outcomes.append((item_id, False, _error_of(exc)))
             raise _RollBack
