@@ -24,6 +24,8 @@ from templates_app.rendering import ENGINE
 from templates_app.serializers import ModelConfigField, ObjectField, TemplateWriteSerializer
 from templates_app.services import RESERVED_KEYS
 
+# PyYAML's safe loader (what yaml.safe_load uses), in its libyaml build when there is one: ten times faster.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_NODES = 200_000  # values in one document (YAML aliases count once per use)
 MAX_TEMPLATES = 5_000
 MAX_VERSIONS = 1_000
@@ -152,7 +154,7 @@ def read_text(raw: bytes) -> str:
 
 
 def parse(raw: bytes, *, json_only: bool = False) -> tuple[Any, Lines]:
-    """The document's data (YAML through yaml.safe_load: no tag constructs an object; JSON is YAML too)."""
+    """The document's data (YAML through the safe loader: no tag constructs an object; JSON is YAML too)."""
     text = read_text(raw)
     lines = Lines(text)
     if json_only:
@@ -167,7 +169,7 @@ def parse(raw: bytes, *, json_only: bool = False) -> tuple[Any, Lines]:
             raise ValidationFailed("JSON is nested too deeply.", details={"document": ["Nested too deeply."]}) from None
     else:
         try:
-            data = yaml.safe_load(text)
+            data = yaml.load(text, Loader=SAFE_LOADER)  # the safe loader: plain data only
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown line"
