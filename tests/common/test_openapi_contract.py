@@ -10,6 +10,7 @@ from generation.selectors import iso_utc
 pytestmark = [pytest.mark.postgres]
 
 AREAS = {"templates", "versions", "profiles", "generation", "A/B tests", "provider versions", "cache", "analytics"}
+AREAS |= {"bulk and import/export"}
 
 
 @pytest.fixture
