@@ -9,8 +9,17 @@ from generation.selectors import iso_utc
 
 pytestmark = [pytest.mark.postgres]
 
-AREAS = {"templates", "versions", "profiles", "generation", "A/B tests", "provider versions", "cache", "analytics"}
-AREAS |= {"bulk and import/export"}
+AREAS = {
+    "templates",
+    "versions",
+    "profiles",
+    "generation",
+    "A/B tests",
+    "provider versions",
+    "cache",
+    "analytics",
+    "bulk and import/export",
+}
 
 
 @pytest.fixture
