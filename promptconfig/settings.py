@@ -179,6 +179,8 @@ CELERY_TIMEZONE = "UTC"
 # metric each variant needs before a winner may be declared.
 ABTEST_ANALYSIS_SECONDS = env_int("ABTEST_ANALYSIS_SECONDS", 300)
 ABTEST_MIN_SAMPLES = env_int("ABTEST_MIN_SAMPLES", 20)
+# Bulk jobs: a task processes items for this long, then queues the rest (well under the task time limits).
+BULK_JOB_SLICE_SECONDS = env_float("BULK_JOB_SLICE_SECONDS", 60.0)
 # Provider model versions: the probe (stub by default, or real HTTP requests), its latency and time
 # limit, the hour-bucket guard, and how often beat ensures the versions of every published template.
 PROBE_MODE = env_str("PROBE_MODE", "stub")
@@ -279,6 +281,9 @@ SPECTACULAR_SETTINGS = {
         "ForkStatusEnum": ["draft", "published"],
         "ABTestStatusEnum": "abtests.models.ABTest.Status",
         "ABTestCreateStatusEnum": ["draft", "active"],
+        "BulkJobStatusEnum": "templates_app.models.BulkJob.Status",
+        "BulkOperationEnum": "templates_app.models.BulkJob.Operation",
+        "DocumentFormatEnum": ["promptconfig/v1"],
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -20,6 +20,7 @@ from promptconfig.common.admin import ReadOnlyAdmin
 from promptconfig.common.errors import ApiError
 from promptconfig_client.engine import RenderError
 from templates_app import admin_refinements, admin_views
+from templates_app.admin_bulk import BULK_ACTIONS, BulkActionForm
 from templates_app.admin_inlines import TemplateVersionInline, event_history_html
 from templates_app.admin_views import actor_for, can_publish
 from templates_app.forms import LabelForm, PromptTemplateForm
@@ -78,7 +79,8 @@ class PromptTemplateAdmin(admin.ModelAdmin):
     search_fields = ["key", "name", "description"]
     ordering = ["key", "language"]
     list_per_page = 50
-    actions = ["publish_latest", "rollback", "deprecate", "archive", "restore_to_draft", "fork"]
+    actions = ["publish_latest", "rollback", "deprecate", "archive", "restore_to_draft", "fork", *BULK_ACTIONS]
+    action_form = BulkActionForm  # the bulk actions' value (a status, a tag)
     change_form_template = "admin/templates_app/prompttemplate/change_form.html"
     # Apps above this one add links to their pages about a template: (label, URL name taking its pk, element id).
     object_tools: list[tuple[str, str, str]] = []

@@ -1,3 +1,5 @@
+import uuid
+
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
@@ -181,3 +183,71 @@ class Refinement(models.Model):
 
     def __str__(self) -> str:
         return f"refinement #{self.pk} of {self.template.key} v{self.version.number}"
+
+
+class BulkJob(models.Model):
+    """One bulk operation over many templates, run by a Celery task; its items record each outcome."""
+
+    class Operation(models.TextChoices):
+        CREATE = "create"
+        UPDATE_TAGS = "update_tags"
+        SET_LIFECYCLE = "set_lifecycle"
+        PUBLISH = "publish"
+        DELETE = "delete"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        PARTIALLY_FAILED = "partially_failed"
+        FAILED = "failed"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="bulk_jobs")
+    operation = models.CharField(max_length=16, choices=Operation.choices)
+    dry_run = models.BooleanField(default=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    # The (key, language) pairs the job writes: a second job over any of them is refused while this one runs.
+    targets = models.JSONField(default=list, blank=True)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)  # items processed, failed ones included
+    failed = models.PositiveIntegerField(default=0)
+    created_by = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["workspace", "status"])]
+        verbose_name = "bulk job"
+
+    def __str__(self) -> str:
+        return f"{self.operation} of {self.total} ({self.status})"
+
+    @property
+    def progress(self) -> float:
+        return round(self.done / self.total, 4) if self.total else 1.0
+
+
+class BulkItem(models.Model):
+    """One item of a bulk job. `ok` is null until processed; it is written in the item's own transaction,
+    together with the item's change, so a job resumed after a crash never applies an item twice."""
+
+    job = models.ForeignKey(BulkJob, on_delete=models.CASCADE, related_name="items")
+    index = models.PositiveIntegerField()
+    key = models.CharField(max_length=200, blank=True, default="")
+    language = models.CharField(max_length=16, blank=True, default="")
+    payload = models.JSONField(default=dict, blank=True)
+    ok = models.BooleanField(null=True)
+    error = models.JSONField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "index"], name="bulk_item_index_unique")]
+        ordering = ["job", "index"]
+
+    def __str__(self) -> str:
+        return f"#{self.index} {self.key}"

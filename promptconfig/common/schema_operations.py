@@ -466,3 +466,9 @@ OPERATIONS: dict[str, tuple[str, str, str, dict | None, tuple[str, ...]]] = {
     ),
 }
 OPERATIONS.update(EVENT_OPERATIONS)
+
+# Bulk jobs, export and import (their texts live beside, to keep this file short).
+from promptconfig.common import schema_bulk  # noqa: E402
+
+TAGS.append(schema_bulk.TAG)
+OPERATIONS.update(schema_bulk.OPERATIONS)

@@ -107,6 +107,8 @@ def test_the_service_conforms_to_its_openapi_document(transactional_db, workspac
             command += ["--exclude-operation-id", operation_id]
         if os.environ.get("FUZZ_INCLUDE_PATH_REGEX"):  # narrow a run while working on some endpoints
             command += ["--include-path-regex", os.environ["FUZZ_INCLUDE_PATH_REGEX"]]
+        if os.environ.get("FUZZ_INCLUDE"):  # a regular expression of operation ids: fuzz only those
+            command += ["--include-operation-id-regex", os.environ["FUZZ_INCLUDE"]]
         run = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     output = run.stdout + run.stderr
     (tmp_path / "schemathesis.txt").write_text(output)

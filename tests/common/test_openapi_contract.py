@@ -9,7 +9,17 @@ from generation.selectors import iso_utc
 
 pytestmark = [pytest.mark.postgres]
 
-AREAS = {"templates", "versions", "profiles", "generation", "A/B tests", "provider versions", "cache", "analytics"}
+AREAS = {
+    "templates",
+    "versions",
+    "profiles",
+    "generation",
+    "A/B tests",
+    "provider versions",
+    "cache",
+    "analytics",
+    "bulk and import/export",
+}
 
 
 @pytest.fixture

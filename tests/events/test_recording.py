@@ -4,6 +4,7 @@ write that fails records nothing."""
 import pytest
 
 from abtests.tasks import ab_test_analyze_task
+from promptconfig.celery import app as celery_app
 from promptconfig.events.models import Event
 from tests.events.conftest import last_event_id
 
@@ -110,6 +111,23 @@ WRITES = [
     ("delete", "/api/v1/webhooks/{hook}", None, ["webhook.deleted"], ("webhook", "{hook}")),
     ("post", "/api/v1/webhooks/{hook}/rotate-secret", None, ["webhook.secret_rotated"], ("webhook", "{hook}")),
     ("post", "/api/v1/webhooks/{hook}/test", None, ["webhook.test"], ("webhook", "{hook}")),
+    (
+        "post",
+        "/api/v1/bulk/templates",
+        {"operation": "update_tags", "items": [{"key": "lesson", "add": ["bulk"]}]},
+        ["template.updated"],
+        ("template", "lesson"),
+    ),
+    (
+        "post",
+        "/api/v1/import",
+        {
+            "format": "promptconfig/v1",
+            "templates": [{"key": "imported", "language": "en", "name": "I", "template": "x"}],
+        },
+        ["template.created", "template.version_created", "template.published"],
+        ("template", "imported"),
+    ),
 ]
 # Writes that change no state the log follows: runtime calls (generation records, A/B metrics), reads that take a
 # body, cache control, queueing an analysis (its completion is ab_test.completed), a provider version sighting
@@ -139,6 +157,16 @@ def _fill(text, ids):
     return text.format(**ids) if isinstance(text, str) else text
 
 
+@pytest.fixture
+def eager_tasks():
+    """Bulk jobs run inside the request, as on the embedded default (no broker)."""
+    before = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = before
+
+
+@pytest.mark.usefixtures("eager_tasks")
 @pytest.mark.parametrize(("method", "path", "body", "types", "subject"), WRITES, ids=[f"{w[0]} {w[1]}" for w in WRITES])
 def test_every_write_endpoint_records_its_event(admin, world, method, path, body, types, subject):
     mark = last_event_id()
