@@ -59,10 +59,23 @@ class BatchRequestSerializer(RequestSerializer):
 METRIC_NAME = r"^[a-z][a-z0-9_]{0,63}$"
 
 
+class MetricsField(serializers.DictField):
+    """`{name: number}`: the schema states the name rule (`propertyNames`) and the count limit."""
+
+    @property
+    def openapi_schema(self) -> dict:
+        return {
+            "type": "object",
+            "propertyNames": {"pattern": METRIC_NAME},
+            "additionalProperties": {"type": "number"},
+            "maxProperties": settings.FEEDBACK_MAX_METRICS,
+        }
+
+
 class FeedbackSerializer(StrictBody, serializers.Serializer):
     rating = serializers.IntegerField(required=False, min_value=1, max_value=5)
     effectiveness_score = serializers.FloatField(required=False, min_value=0, max_value=1)
-    metrics = serializers.DictField(
+    metrics = MetricsField(
         child=serializers.FloatField(),
         required=False,
         default=dict,

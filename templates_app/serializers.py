@@ -1,10 +1,13 @@
 from rest_framework import serializers
 
+from promptconfig.common.openapi import SPACE
 from promptconfig.common.serializers import StrictBody
 from promptconfig.workspaces.models import SLUG_VALIDATOR
 from templates_app.model_config import MODEL_ID, PROVIDER, model_config_error
 from templates_app.models import PromptTemplate, TemplateEvent, TemplateRelationship, TemplateVersion
 
+# A tag: 1-64 characters, no comma, no leading or trailing space (the characters str.strip() removes).
+TAG = rf"^[^,{SPACE}]([^,]{{0,62}}[^,{SPACE}])?\Z"
 LANGUAGE_FIELD = {"max_length": 16, "regex": r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"}
 
 
@@ -132,7 +135,9 @@ class TemplateWriteSerializer(StrictBody, serializers.Serializer):
     category = serializers.CharField(max_length=100, required=False, allow_blank=True)
     description = serializers.CharField(required=False, allow_blank=True)
     metadata = ObjectField(required=False)
-    tags = serializers.ListField(child=serializers.RegexField(r"^[^,\s][^,]{0,63}$"), required=False, max_length=50)
+    tags = serializers.ListField(
+        child=serializers.RegexField(TAG, trim_whitespace=False), required=False, max_length=50
+    )
     priority = serializers.IntegerField(required=False, min_value=-1_000_000, max_value=1_000_000)
     node_name = serializers.RegexField(r"^[A-Za-z0-9_.:-]{0,100}$", required=False, allow_blank=True)
     status = serializers.ChoiceField(choices=PromptTemplate.Status.choices, required=False)
