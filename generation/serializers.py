@@ -228,4 +228,12 @@ class BucketSerializer(serializers.Serializer):
 
 
 class UsageSerializer(serializers.Serializer):
-    series = BucketSerializer(many=True)
+    to = serializers.DateTimeField(help_text="where the series ends (exclusive): `to`, or now")
+    series = BucketSerializer(many=True, help_text="zero-filled, oldest first; empty when `from` is not before `to`")
+
+    def get_fields(self):
+        start = serializers.DateTimeField(
+            help_text="where the series starts: `from`, or the default window's start, or the start of the newest "
+            "1000 buckets when the range asks for more"
+        )
+        return {"from": start, **super().get_fields()}  # `from` is a Python keyword

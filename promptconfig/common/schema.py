@@ -6,6 +6,7 @@ a client can get (the shared `Error` component) on every operation that can retu
 """
 
 import copy
+import re
 
 from promptconfig.common.schema_operations import OPERATIONS, TAGS
 
@@ -192,6 +193,10 @@ def _search_filters(result) -> None:
             schema = {"oneOf": [{"type": "boolean"}, {"type": "string", "enum": ["true", "false"]}]}
         elif name == "tags":
             schema = {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+        elif name == "ordering" and schema.get("items", {}).get("enum"):
+            choice = "|".join(re.escape(value) for value in schema["items"]["enum"])
+            comma_list = {"type": "string", "pattern": f"^({choice})(,({choice}))*$"}
+            schema = {"oneOf": [schema, comma_list]}
         properties[name] = schema
     filters = search["properties"]["filters"]
     filters.update({"type": "object", "properties": properties, "additionalProperties": False})
