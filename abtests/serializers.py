@@ -44,6 +44,12 @@ class ABTestSerializer(serializers.ModelSerializer):
         ]
 
 
+class ShareField(serializers.FloatField):
+    """A share of users strictly between 0 and 1."""
+
+    openapi_schema = {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}
+
+
 class ABTestCreateSerializer(StrictBody, serializers.Serializer):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
@@ -52,7 +58,7 @@ class ABTestCreateSerializer(StrictBody, serializers.Serializer):
     language = serializers.RegexField(required=False, **LANGUAGE_FIELD)
     version_a = serializers.IntegerField(required=False, min_value=1)
     version_b = serializers.IntegerField(required=False, min_value=1)
-    traffic_split = serializers.FloatField(required=False, default=0.5)
+    traffic_split = ShareField(required=False, default=0.5)
     target_metrics = serializers.ListField(
         child=serializers.RegexField(METRIC_NAME),
         required=False,

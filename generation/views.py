@@ -341,8 +341,8 @@ def usage_query(params, *, workspace: Workspace, now: datetime | None = None) ->
     moments: dict[str, datetime | None] = {}
     for field in ("from", "to"):
         raw = params.get(field)
-        try:
-            moments[field] = parse_moment(raw) if raw else None
+        try:  # absent is the default; empty is not a date-time
+            moments[field] = None if raw is None else parse_moment(raw)
         except (ValueError, OverflowError):
             errors[field] = ["Not an ISO 8601 date or date-time (such as 2025-01-31 or 2025-01-31T13:00:00Z)."]
     if errors:

@@ -33,4 +33,14 @@ class AutoSchema(SpectacularAutoSchema):
             has_pattern = "pattern" in schema or any(isinstance(v, RegexValidator) for v in field.validators)
             if field.trim_whitespace and not has_pattern:
                 schema["pattern"] = NOT_BLANK  # so is one of whitespace only, which is trimmed to blank
-        return schema
+        return _blank_alternative(schema)
+
+
+def _blank_alternative(schema: dict) -> dict:
+    """drf-spectacular writes an `allow_blank` field with a pattern as `oneOf: [pattern, maxLength 0]`; when the
+    pattern matches "" too, "" matches both and `oneOf` makes it invalid: either alternative will do (`anyOf`)."""
+    blank = {"type": "string", "maxLength": 0}
+    if blank in schema.get("oneOf", []):
+        schema = {**schema, "anyOf": schema["oneOf"]}
+        del schema["oneOf"]
+    return schema

@@ -3,7 +3,7 @@
 An API view's operation declares its query parameters (filters, pagination, `language`…). Anything else is
 400 `validation_error` naming the parameter: an unknown one (a typo such as `?stauts=` would otherwise be an
 unfiltered list), one given more than once (which value would count?), and a value outside a declared `enum`
-(`?status=` is not "no filter"; an `ordering` takes the listed fields, comma separated). Types, ranges and
+(`?status=` is not "no filter"; an `ordering` takes the listed fields, comma separated, or nothing). Types, ranges and
 patterns are the views' own serializers' business.
 
 The declared parameters are read once per process from the generated document (well under a second, on the
@@ -72,7 +72,8 @@ def check_query(view, request) -> None:
         elif len(values) > 1:
             errors[name] = ["Give this parameter once."]
         elif (allowed := _allowed(schema)) is not None:
-            items = values[0].split(",") if schema.get("type") == "array" and values[0] else values
+            # An array is comma separated; an empty value is an empty list.
+            items = (values[0].split(",") if values[0] else []) if schema.get("type") == "array" else values
             if any(item not in allowed for item in items):
                 errors[name] = [f"Not one of: {', '.join(allowed)}."]
         if len(errors) >= MAX_NAMED:

@@ -202,6 +202,19 @@ def _search_filters(result) -> None:
     filters.update({"type": "object", "properties": properties, "additionalProperties": False})
 
 
+def _any_value_or_null(node) -> None:
+    """OpenAPI 3.1 writes a nullable field of any JSON value as `oneOf: [{}, {"type": "null"}]`, which null fails
+    (it matches both): such a field is just any value."""
+    if isinstance(node, list):
+        for item in node:
+            _any_value_or_null(item)
+    elif isinstance(node, dict):
+        if node.get("oneOf") == [{}, {"type": "null"}]:
+            del node["oneOf"]
+        for value in node.values():
+            _any_value_or_null(value)
+
+
 def _error_response(code: str) -> dict:
     return {
         "description": ERROR_DESCRIPTIONS[code],
@@ -220,6 +233,7 @@ def document_operations(result, generator, request, public):
         base = name.removeprefix("Patched").removesuffix("Request")
         schemas[name].update(copy.deepcopy(BODY_CONSTRAINTS.get(base, {})))
     _search_filters(result)
+    _any_value_or_null(schemas)
     _drop_internal_descriptions(schemas)
     if "BatchRequestRequest" in schemas:
         schemas["BatchRequestRequest"]["properties"]["requests"]["items"] = {
