@@ -54,10 +54,14 @@ class ABTestViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
     def partial_update(self, request, pk=None):
         test = self._test(pk)
         data = self.validated(ABTestStatusSerializer, request.data)
-        services.ab_test_set_status(test=test, status=data["status"])
+        if "status" in data:  # a PATCH changes the fields it sends: none, nothing
+            services.ab_test_set_status(test=test, status=data["status"])
         return Response(self._fresh(test))
 
-    @extend_schema(parameters=[OpenApiParameter("user_id", str, required=True)], responses=Selected)
+    @extend_schema(
+        parameters=[OpenApiParameter("user_id", SelectQuerySerializer.openapi_user_id, required=True)],
+        responses=Selected,
+    )
     @action(detail=True, methods=["get"])
     def select(self, request, pk=None):
         test = self._test(pk)

@@ -137,7 +137,13 @@ class TemplateWriteSerializer(StrictBody, serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True)
     metadata = ObjectField(required=False)
     tags = serializers.ListField(
-        child=serializers.RegexField(TAG, trim_whitespace=False), required=False, max_length=50
+        child=serializers.RegexField(
+            TAG,
+            trim_whitespace=False,
+            error_messages={"invalid": "1 to 64 characters, no comma, no space at either end."},
+        ),
+        required=False,
+        max_length=50,
     )
     priority = serializers.IntegerField(required=False, min_value=-1_000_000, max_value=1_000_000)
     node_name = serializers.RegexField(r"^[A-Za-z0-9_.:-]{0,100}$", required=False, allow_blank=True)

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from rest_framework.test import APIClient
 
 from profiles.services import profile_create
 from promptconfig.workspaces.services import api_key_create
@@ -59,6 +60,19 @@ def test_the_service_conforms_to_its_openapi_document(transactional_db, workspac
     template_create(workspace=workspace, actor="t", key="lesson-short", name="Short", template="{{ topic }}")
     profile_create(workspace=workspace, user_id="u42", learning_style="visual", difficulty_level="advanced")
     _, key = api_key_create(workspace=workspace, name="fuzz", scope="admin")
+    # An A/B test and a stored prompt for the operations that address them (tests/common/schemathesis.toml).
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    created = {
+        "FUZZ_AB_TEST_ID": client.post(
+            "/api/v1/ab-tests", {"name": "Fuzz", "template_a": "lesson", "template_b": "lesson-short"}, format="json"
+        ).json()["test_id"],
+        "FUZZ_PROMPT_ID": client.post(
+            "/api/v1/prompts/generate",
+            {"user_id": "u42", "template_id": "lesson", "context": {"topic": "volcanoes"}},
+            format="json",
+        ).json()["prompt_id"],
+    }
     env = {
         "DATABASE_URL": database_url_for_tests(),
         "REDIS_URL": settings.REDIS_URL,
@@ -100,7 +114,14 @@ def test_the_service_conforms_to_its_openapi_document(transactional_db, workspac
         for operation_id in EXCLUDED:
             command += ["--exclude-operation-id", operation_id]
         try:
-            run = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, cwd=tmp_path)
+            run = subprocess.run(
+                command,
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT_SECONDS,
+                cwd=tmp_path,
+                env={**os.environ, **created},
+            )
         except subprocess.TimeoutExpired as expired:
             pytest.fail(f"schemathesis ran over {TIMEOUT_SECONDS} s:\n{_text(expired.stdout)[-20000:]}")
     output = run.stdout + run.stderr

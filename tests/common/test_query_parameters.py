@@ -131,3 +131,48 @@ def test_an_ab_test_traffic_split_is_strictly_between_0_and_1_as_the_schema_says
     assert (response.status_code, code_of(response)) == (400, "validation_error")
     schema = client.get("/api/schema/?format=json").json()["components"]["schemas"]["ABTestCreateRequest"]
     assert {"exclusiveMinimum": 0, "exclusiveMaximum": 1}.items() <= schema["properties"]["traffic_split"].items()
+
+
+@pytest.fixture
+def ab_test(writer, workspace, lesson):
+    template_create(workspace=workspace, actor="t", key="short", name="Short", template="{{ topic }}")
+    body = {"name": "T", "template_a": "lesson", "template_b": "short"}
+    return writer.post("/api/v1/ab-tests", body, format="json").json()["test_id"]
+
+
+@pytest.mark.parametrize("user_id", ["", "   ", "u" * 201])
+def test_select_refuses_a_user_id_outside_its_schema(reader, ab_test, user_id):
+    response = reader.get(f"/api/v1/ab-tests/{ab_test}/select", {"user_id": user_id})
+    assert (response.status_code, code_of(response)) == (400, "validation_error")
+    assert "user_id" in details(response)
+
+
+def test_select_takes_a_user_id_as_sent(reader, ab_test):
+    assert reader.get(f"/api/v1/ab-tests/{ab_test}/select", {"user_id": " u1"}).status_code == 200
+
+
+def test_a_patch_without_status_changes_nothing(writer, ab_test):
+    response = writer.patch(f"/api/v1/ab-tests/{ab_test}", {}, format="json")
+    assert response.status_code == 200 and response.json()["status"] == "active"
+
+
+@pytest.mark.parametrize("value", [False, True, "0.5", [1]])
+def test_numbers_are_json_numbers(reader, ab_test, value):
+    """DRF would read `false` as 0 and "0.5" as 0.5; the schema says a number."""
+    reader.get(f"/api/v1/ab-tests/{ab_test}/select", {"user_id": "u1"})
+    body = {"user_id": "u1", "metric": "effectiveness", "value": value}
+    response = reader.post(f"/api/v1/ab-tests/{ab_test}/metrics", body, format="json")
+    assert (response.status_code, code_of(response)) == (400, "validation_error")
+    assert "value" in details(response)
+    body = {"user_id": "u1", "metric": "effectiveness", "value": 1}
+    assert reader.post(f"/api/v1/ab-tests/{ab_test}/metrics", body, format="json").status_code == 201
+
+
+@pytest.mark.parametrize("metrics", [{"a": False}, {"a": "1"}, {"a": None}])
+def test_feedback_metrics_are_numbers(reader, lesson, metrics):
+    generated = reader.post(
+        "/api/v1/prompts/generate", {"template_id": "lesson", "context": {"topic": "x"}}, format="json"
+    ).json()
+    response = reader.post(f"/api/v1/prompts/{generated['prompt_id']}/feedback", {"metrics": metrics}, format="json")
+    assert (response.status_code, code_of(response)) == (400, "validation_error")
+    assert "metrics" in details(response)
