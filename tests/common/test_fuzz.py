@@ -6,7 +6,8 @@ assertion message.
 Runs under gunicorn on the test database (PostgreSQL, Redis) with an admin key, a published template `lesson`
 and a profile `u42`, so that the documented examples succeed. Deterministic and bounded: a fixed seed, a fixed
 number of examples per operation (no `--max-time`, which would repeat the fuzzing until the time is spent), a
-fresh example database, and a hard timeout on the whole run. It takes about two minutes on two cores.
+fresh example database, and a hard timeout on the whole run. It takes about two minutes on two cores. `st` runs
+through run_schemathesis.py, which works around a CPython 3.11.7 bug that other seeds hit inside hypothesis.
 
 What the schema cannot state is decided in the server or documented (tests/common/schemathesis.toml says how):
 - query parameters: unknown, repeated or outside their enum are 400 (checked against the document itself);
@@ -85,7 +86,8 @@ def test_the_service_conforms_to_its_openapi_document(transactional_db, workspac
     }
     with gunicorn_process(env, workers=2, log_path=tmp_path / "gunicorn.log") as served:
         command = [
-            str(Path(sys.executable).with_name("st")),
+            sys.executable,
+            str(Path(__file__).with_name("run_schemathesis.py")),  # `st`, with a workaround said there
             "--config-file",
             str(Path(__file__).with_name("schemathesis.toml")),
             "run",
