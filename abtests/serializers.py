@@ -1,8 +1,10 @@
 import math
 
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from abtests.models import ABTest
+from promptconfig.common.openapi import NOT_BLANK
 from promptconfig.common.serializers import RequestSerializer, StrictBody
 from promptconfig.workspaces.models import SLUG_VALIDATOR
 from templates_app.serializers import LANGUAGE_FIELD
@@ -44,6 +46,12 @@ class ABTestSerializer(serializers.ModelSerializer):
         ]
 
 
+class ShareField(serializers.FloatField):
+    """A share of users strictly between 0 and 1."""
+
+    openapi_schema = {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}
+
+
 class ABTestCreateSerializer(StrictBody, serializers.Serializer):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
@@ -52,7 +60,7 @@ class ABTestCreateSerializer(StrictBody, serializers.Serializer):
     language = serializers.RegexField(required=False, **LANGUAGE_FIELD)
     version_a = serializers.IntegerField(required=False, min_value=1)
     version_b = serializers.IntegerField(required=False, min_value=1)
-    traffic_split = serializers.FloatField(required=False, default=0.5)
+    traffic_split = ShareField(required=False, default=0.5)
     target_metrics = serializers.ListField(
         child=serializers.RegexField(METRIC_NAME),
         required=False,
@@ -71,11 +79,17 @@ class ABTestCreateSerializer(StrictBody, serializers.Serializer):
 
 
 class ABTestStatusSerializer(StrictBody, serializers.Serializer):
-    status = serializers.ChoiceField(choices=ABTest.Status.choices)
+    status = serializers.ChoiceField(choices=ABTest.Status.choices, required=False)
 
 
 class SelectQuerySerializer(serializers.Serializer):
-    user_id = serializers.CharField(max_length=200)
+    """`?user_id=`: 1 to 200 characters, not all space (as sent: not trimmed, so that the schema can say it)."""
+
+    user_id = serializers.CharField(
+        max_length=200, trim_whitespace=False, validators=[RegexValidator(NOT_BLANK, "May not be blank.")]
+    )
+
+    openapi_user_id = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": NOT_BLANK}
 
 
 class MetricEventSerializer(RequestSerializer):

@@ -14,7 +14,7 @@ from django.utils import timezone
 from abtests.models import ABTest, Assignment, MetricEvent
 from promptconfig.common import metrics
 from promptconfig.common.cache import forget, read_through
-from promptconfig.common.errors import ApiError, Conflict, NotFound, ValidationFailed
+from promptconfig.common.errors import ApiError, Conflict, NotFound
 from promptconfig.events.services import record_event
 from promptconfig.workspaces.models import Workspace
 from templates_app.models import PromptTemplate, TemplateVersion
@@ -129,7 +129,7 @@ def _template(workspace: Workspace, key: str, language: str | None, field: str) 
     try:
         return template_resolve(workspace=workspace, key=key, language=language)
     except NotFound as exc:
-        raise ValidationFailed(exc.message, details={field: [exc.message]}) from None
+        raise NotFound(exc.message, details={field: [exc.message]}) from None
 
 
 def _pinned(template: PromptTemplate, number: int | None, field: str) -> TemplateVersion | None:
@@ -137,7 +137,7 @@ def _pinned(template: PromptTemplate, number: int | None, field: str) -> Templat
     try:
         version = version_for_caller(template, version=number)
     except NotFound as exc:
-        raise ValidationFailed(exc.message, details={field: [exc.message]}) from None
+        raise NotFound(exc.message, details={field: [exc.message]}) from None
     return version if number is not None else None
 
 
@@ -181,7 +181,7 @@ def ab_test_create(
     a = _template(workspace, template_a, language, "template_a")
     b = _template(workspace, template_b, language, "template_b")
     if a.pk == b.pk and (version_a is None or version_a == version_b):
-        raise ValidationFailed(
+        raise Conflict(
             "A test needs two different templates, or two different pinned versions of one.",
             details={"template_b": ["Same template and version as template_a."]},
         )

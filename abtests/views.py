@@ -54,12 +54,16 @@ class ABTestViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
     def partial_update(self, request, pk=None):
         test = self._test(pk)
         data = self.validated(ABTestStatusSerializer, request.data)
-        test = services.ab_test_set_status(test=test, status=data["status"], actor=self.actor)
-        if test.status == test.Status.COMPLETED:  # its analysis records ab_test.completed with the winner
-            ab_test_analyze_task.delay(str(test.pk))
+        if "status" in data:  # a PATCH changes the fields it sends: none, nothing
+            test = services.ab_test_set_status(test=test, status=data["status"], actor=self.actor)
+            if test.status == test.Status.COMPLETED:  # its analysis records ab_test.completed with the winner
+                ab_test_analyze_task.delay(str(test.pk))
         return Response(self._fresh(test))
 
-    @extend_schema(parameters=[OpenApiParameter("user_id", str, required=True)], responses=Selected)
+    @extend_schema(
+        parameters=[OpenApiParameter("user_id", SelectQuerySerializer.openapi_user_id, required=True)],
+        responses=Selected,
+    )
     @action(detail=True, methods=["get"])
     def select(self, request, pk=None):
         test = self._test(pk)

@@ -59,10 +59,23 @@ class BatchRequestSerializer(RequestSerializer):
 METRIC_NAME = r"^[a-z][a-z0-9_]{0,63}$"
 
 
+class MetricsField(serializers.DictField):
+    """`{name: number}`: the schema states the name rule (`propertyNames`) and the count limit."""
+
+    @property
+    def openapi_schema(self) -> dict:
+        return {
+            "type": "object",
+            "propertyNames": {"pattern": METRIC_NAME},
+            "additionalProperties": {"type": "number"},
+            "maxProperties": settings.FEEDBACK_MAX_METRICS,
+        }
+
+
 class FeedbackSerializer(StrictBody, serializers.Serializer):
     rating = serializers.IntegerField(required=False, min_value=1, max_value=5)
     effectiveness_score = serializers.FloatField(required=False, min_value=0, max_value=1)
-    metrics = serializers.DictField(
+    metrics = MetricsField(
         child=serializers.FloatField(),
         required=False,
         default=dict,
@@ -215,4 +228,12 @@ class BucketSerializer(serializers.Serializer):
 
 
 class UsageSerializer(serializers.Serializer):
-    series = BucketSerializer(many=True)
+    to = serializers.DateTimeField(help_text="where the series ends (exclusive): `to`, or now")
+    series = BucketSerializer(many=True, help_text="zero-filled, oldest first; empty when `from` is not before `to`")
+
+    def get_fields(self):
+        start = serializers.DateTimeField(
+            help_text="where the series starts: `from`, or the default window's start, or the start of the newest "
+            "1000 buckets when the range asks for more"
+        )
+        return {"from": start, **super().get_fields()}  # `from` is a Python keyword

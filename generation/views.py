@@ -3,7 +3,7 @@ cache control; and the analytics reads."""
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -23,6 +23,7 @@ from generation.selectors import (
     UsageQuery,
     analytics_summary,
     bucket_count,
+    bucket_floor,
     default_window,
     iso_utc,
     live_templates,
@@ -340,24 +341,23 @@ def usage_query(params, *, workspace: Workspace, now: datetime | None = None) ->
     moments: dict[str, datetime | None] = {}
     for field in ("from", "to"):
         raw = params.get(field)
-        try:
-            moments[field] = parse_moment(raw) if raw else None
+        try:  # absent is the default; empty is not a date-time
+            moments[field] = None if raw is None else parse_moment(raw)
         except (ValueError, OverflowError):
             errors[field] = ["Not an ISO 8601 date or date-time (such as 2025-01-31 or 2025-01-31T13:00:00Z)."]
     if errors:
         raise ValidationFailed(details=errors)
+    end = moments["to"] or now or timezone.now()
     try:
-        end = moments["to"] or now or timezone.now()
         start = moments["from"] or default_window(interval, now=end)[0]
-    except OverflowError:
-        raise ValidationFailed(details={"to": ["Out of range."]}) from None
-    if start >= end:
-        raise ValidationFailed(details={"from": ["Must be before 'to'."]})
-    buckets = bucket_count(interval=interval, start=start, end=end)
-    if buckets > MAX_BUCKETS:
-        raise ValidationFailed(
-            details={"from": [f"The range spans {buckets} {interval} buckets; at most {MAX_BUCKETS}."]}
-        )
+    except OverflowError:  # a `to` in the first days of year 1: the window starts at the earliest moment
+        start = datetime.min.replace(tzinfo=UTC)
+    # [from, to) with `from` not before `to` is empty: an empty series.
+    start = min(start, end)
+    if bucket_count(interval=interval, start=start, end=end) > MAX_BUCKETS:
+        # The newest MAX_BUCKETS buckets before `to`; the answer's `from` says where the series starts.
+        last = bucket_floor(end - timedelta(microseconds=1), interval)
+        start = last - INTERVALS[interval] * (MAX_BUCKETS - 1)
     template_ids = None
     if key := params.get("template"):
         variants = live_templates(workspace=workspace, key=key, language=params.get("language") or None)
@@ -383,5 +383,11 @@ class UsageView(AnalyticsView):
         query = usage_query(request.query_params, workspace=self.workspace)
         series = usage_series(workspace=self.workspace, query=query)
         return Response(
-            {"series": [{"bucket": iso_utc(point["bucket"]), "generations": point["generations"]} for point in series]}
+            {
+                "from": iso_utc(query.start),
+                "to": iso_utc(query.end),
+                "series": [
+                    {"bucket": iso_utc(point["bucket"]), "generations": point["generations"]} for point in series
+                ],
+            }
         )

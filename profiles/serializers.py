@@ -4,6 +4,7 @@ from django.db import models
 from rest_framework import serializers
 
 from profiles.models import (
+    ATTRIBUTE_KEY_MAX_LENGTH,
     LANGUAGE_VALIDATOR,
     SUBJECT_MAX_LENGTH,
     SUBJECTS_MAX_COUNT,
@@ -60,9 +61,9 @@ class AttributesField(serializers.JSONField):
 
     openapi_schema = {
         "type": "object",
-        # OpenAPI 3.0 has no propertyNames: the key rule is only described.
         "description": "keys are identifiers `^[A-Za-z_][A-Za-z0-9_]*$` (at most 100 characters); at most 16 KiB "
         "as compact JSON",
+        "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$", "maxLength": ATTRIBUTE_KEY_MAX_LENGTH},
         "additionalProperties": True,
     }
 

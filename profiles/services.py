@@ -124,6 +124,9 @@ def profile_record_session(
         raise ValidationFailed(
             "duration_seconds must be a finite number >= 0.", details={"duration_seconds": ["A number >= 0."]}
         )
+    # Milliseconds are precision enough; the running mean of sub-millisecond values such as 1e-320 would
+    # underflow in PostgreSQL's double precision (an error there, not a zero).
+    duration_seconds = round(duration_seconds, 3)
     now = timezone.now()
     profiles = UserProfile.objects.filter(workspace=workspace, user_id=user_id)
     updated = profiles.update(

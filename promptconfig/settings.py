@@ -270,6 +270,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "PromptConfig API",
     "DESCRIPTION": "Prompt templates, profiles, rendering, A/B tests and provider model versions.",
     "VERSION": "1",
+    # OpenAPI 3.1 (JSON Schema 2020-12): `propertyNames` states the key rules of `attributes` and `metrics`.
+    "OAS_VERSION": "3.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -5,14 +5,19 @@ from django.db.models import QuerySet
 from templates_app.models import PromptTemplate
 from templates_app.selectors import template_search
 
+# What `ordering` may name (`-` in front for descending), comma separated.
+ORDERING_FIELDS = ("priority", "name", "key", "updated_at", "created_at", "usage_count", "average_rating")
+ORDERINGS = tuple(sorted((*ORDERING_FIELDS, *(f"-{field}" for field in ORDERING_FIELDS))))
+
 
 class StrictBooleanField(forms.NullBooleanField):
-    """true/false (or 1/0, True/False); anything else is an error, not "no filter"."""
+    """`true` or `false`, as the schema says (a boolean); anything else, an empty value too, is an error, not
+    "no filter"."""
 
     widget = forms.TextInput  # the select widget would read an unknown value as "unknown"
 
     def to_python(self, value):
-        if value in (None, "") or str(value) in ("true", "false", "True", "False", "1", "0"):
+        if value is None or str(value) in ("true", "false"):
             return super().to_python(value)
         raise forms.ValidationError("Must be true or false.")
 
@@ -34,9 +39,7 @@ class TemplateFilter(django_filters.FilterSet):
     node_name = django_filters.CharFilter()
     tags = django_filters.CharFilter(method="filter_tags", help_text="Comma list; every tag must match.")
     search = django_filters.CharFilter(method="filter_search", help_text="Full text over name, description, body.")
-    ordering = django_filters.OrderingFilter(
-        fields=["priority", "name", "key", "updated_at", "created_at", "usage_count", "average_rating"]
-    )
+    ordering = django_filters.OrderingFilter(fields=ORDERING_FIELDS)
 
     class Meta:
         model = PromptTemplate

@@ -6,7 +6,7 @@ from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from promptconfig.common.cache import read_through
-from promptconfig.common.errors import Gone, NotFound, TemplateNotPublished
+from promptconfig.common.errors import Conflict, Gone, NotFound, TemplateNotPublished
 from promptconfig.events.models import Event
 from promptconfig.events.selectors import subject_history
 from promptconfig.workspaces.models import Workspace
@@ -125,9 +125,16 @@ def _version_number(template: PromptTemplate, number: int) -> TemplateVersion:
 def version_pinned(
     template: PromptTemplate, *, version: int | None = None, label: str | None = None
 ) -> TemplateVersion:
-    """The version a number or a label (`latest` included) names; NotFound when there is none."""
+    """The version a number or a label (`latest` included) names; NotFound when there is none. Given both, the
+    label must point at that version (Conflict otherwise): the number confirms what the label names."""
     if version is not None:
-        return _version_number(template, version)
+        numbered = _version_number(template, version)
+        if label and (labelled := version_pinned(template, label=label)).number != numbered.number:
+            raise Conflict(
+                f"Label '{label}' points at version {labelled.number}, not {numbered.number}.",
+                details={"label": [f"Points at version {labelled.number}."]},
+            )
+        return numbered
     if label == TemplateLabel.LATEST:
         return _version_number(template, template.latest_version_number)
     pointed = next((item for item in template.labels.all() if item.name == label), None)

@@ -1,11 +1,15 @@
 from rest_framework import serializers
 
+from promptconfig.common.openapi import SPACE
 from promptconfig.common.serializers import StrictBody
 from promptconfig.workspaces.models import SLUG_VALIDATOR
+from templates_app.filters import ORDERINGS
 from templates_app.model_config import MODEL_ID, PROVIDER, model_config_error
 from templates_app.models import PromptTemplate, TemplateRelationship, TemplateVersion
 from templates_app.refinements import proposal_diff
 
+# A tag: 1-64 characters, no comma, no leading or trailing space (the characters str.strip() removes).
+TAG = rf"^[^,{SPACE}]([^,]{{0,62}}[^,{SPACE}])?\Z"
 LANGUAGE_FIELD = {"max_length": 16, "regex": r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"}
 
 
@@ -133,7 +137,15 @@ class TemplateWriteSerializer(StrictBody, serializers.Serializer):
     category = serializers.CharField(max_length=100, required=False, allow_blank=True)
     description = serializers.CharField(required=False, allow_blank=True)
     metadata = ObjectField(required=False)
-    tags = serializers.ListField(child=serializers.RegexField(r"^[^,\s][^,]{0,63}$"), required=False, max_length=50)
+    tags = serializers.ListField(
+        child=serializers.RegexField(
+            TAG,
+            trim_whitespace=False,
+            error_messages={"invalid": "1 to 64 characters, no comma, no space at either end."},
+        ),
+        required=False,
+        max_length=50,
+    )
     priority = serializers.IntegerField(required=False, min_value=-1_000_000, max_value=1_000_000)
     node_name = serializers.RegexField(r"^[A-Za-z0-9_.:-]{0,100}$", required=False, allow_blank=True)
     status = serializers.ChoiceField(choices=PromptTemplate.Status.choices, required=False)
@@ -288,6 +300,10 @@ class SearchSerializer(StrictBody, serializers.Serializer):
                 errors[name] = [f"Unknown filter; known: {', '.join(SEARCH_FILTERS)}."]
             elif name == "is_active" and isinstance(value, bool):
                 clean[name] = "true" if value else "false"
+            elif name == "ordering" and not _orderings(value):
+                errors[name] = [f"A list of (or a comma string of) {', '.join(ORDERINGS)}."]
+            elif name == "status" and value not in PromptTemplate.Status.values:
+                errors[name] = [f"Not one of: {', '.join(PromptTemplate.Status.values)}."]
             elif isinstance(value, str) and len(value) <= 500:
                 clean[name] = value
             elif name in LIST_FILTERS and isinstance(value, list) and all(isinstance(item, str) for item in value):
@@ -306,16 +322,22 @@ class SearchSerializer(StrictBody, serializers.Serializer):
         return clean
 
 
+LABEL = r"^[a-z0-9][a-z0-9_-]{0,63}\Z"
+
+
+def _orderings(value) -> bool:
+    """An ordering filter's value: a list of known orderings, or a non-empty comma string of them."""
+    if isinstance(value, list):
+        return all(item in ORDERINGS for item in value)
+    return isinstance(value, str) and all(item in ORDERINGS for item in value.split(","))
+
+
 class PinQuerySerializer(serializers.Serializer):
-    """`?version=n` or `?label=name`: show that version instead of the served one."""
+    """`?version=n` or `?label=name`: show that version instead of the served one. Both: the label must point at
+    that version (409 otherwise)."""
 
     version = serializers.IntegerField(min_value=1, required=False)
-    label = serializers.RegexField(r"^[a-z0-9][a-z0-9_-]{0,63}$", required=False)
-
-    def validate(self, attrs):
-        if attrs.get("version") is not None and attrs.get("label"):
-            raise serializers.ValidationError({"label": ["Give version or label, not both."]})
-        return attrs
+    label = serializers.RegexField(LABEL, required=False, trim_whitespace=False)
 
 
 class DriftQuerySerializer(serializers.Serializer):

@@ -450,7 +450,7 @@ def template_fork(
 def relationship_add(*, template: PromptTemplate, target_key: str, kind: str, actor: str) -> TemplateRelationship:
     target = template_resolve(workspace=template.workspace, key=target_key, language=template.language)
     if target.pk == template.pk:
-        raise ValidationFailed("A template cannot relate to itself.", details={"target": ["Same template."]})
+        raise Conflict("A template cannot relate to itself.", details={"target": ["Same template."]})
     relationship, created = TemplateRelationship.objects.get_or_create(
         source=template, target_id=target.pk, kind=kind, defaults={"created_by": actor}
     )

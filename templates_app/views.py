@@ -26,6 +26,7 @@ from templates_app.selectors import (
     version_pinned,
 )
 from templates_app.serializers import (
+    LABEL,
     CompareQuerySerializer,
     ForkSerializer,
     HistoryEntrySerializer,
@@ -128,7 +129,13 @@ class TemplateViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
         parameters=[
             LANGUAGE_PARAM,
             OpenApiParameter("version", int, description="show this version's content instead of the served one"),
-            OpenApiParameter("label", str, description="show the version this label points at (`latest` too)"),
+            OpenApiParameter(
+                "label",
+                str,
+                pattern=LABEL.replace("\\Z", "$"),
+                description="show the version this label points at (`latest` too); with `version`, the label must "
+                "point at that version (else 409)",
+            ),
         ]
     )
     def retrieve(self, request, key=None):

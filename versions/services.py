@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from promptconfig.common import metrics
 from promptconfig.common.cache import redis_connection
-from promptconfig.common.errors import GatewayTimeout, ValidationFailed
+from promptconfig.common.errors import Conflict, GatewayTimeout, ValidationFailed
 from promptconfig.events.services import record_event
 from templates_app.model_config import MODEL_ID_RULE, PROVIDER_RULE, valid_model_id, valid_provider
 from templates_app.models import PromptTemplate
@@ -149,12 +149,12 @@ def configured_model(template: PromptTemplate, provider: str) -> str:
     if config.get("provider", "").lower() == provider and config.get("model"):
         model = config["model"]
         if not valid_model_id(model):  # saved before model_config was checked like model_id
-            raise ValidationFailed(
+            raise Conflict(
                 f"The served version's model_config has an invalid model: it must be {MODEL_ID_RULE}.",
                 details={"model_config": [f"'model' must be {MODEL_ID_RULE}."]},
             )
         return model
-    raise ValidationFailed(
+    raise Conflict(
         "Give model_id: the template's model_config names no model for this provider.",
         details={"model_id": ["Required unless the served version's model_config has this provider."]},
     )

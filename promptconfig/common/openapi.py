@@ -5,10 +5,14 @@ in `openapi_schema`; the apps' fields do, so this module imports none of them.""
 
 from django.core.validators import RegexValidator
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.plumbing import append_meta
 from rest_framework import serializers
 
-# Some character that Python's str.strip() keeps (DRF trims text fields with it).
-NOT_BLANK = r"[^\s\x1c-\x1f\x85]"
+# The characters Python's str.strip() removes (str.isspace()), spelled out for a JSON Schema pattern: `\s` differs
+# between the regex dialects (JavaScript's has U+FEFF and lacks U+001C-U+001F and U+0085; Python's is this set).
+SPACE = r"\t-\r\x1c- \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# Some character that str.strip() keeps (DRF trims text fields with it).
+NOT_BLANK = f"[^{SPACE}]"
 
 
 class AutoSchema(SpectacularAutoSchema):
@@ -21,7 +25,7 @@ class AutoSchema(SpectacularAutoSchema):
         if shape is not None:
             schema = {**{k: v for k, v in schema.items() if k in ("description", "default")}, **shape}
             if field.allow_null:
-                schema["nullable"] = True
+                schema = append_meta(schema, {"nullable": True})
         elif isinstance(field, serializers.ListField) and not field.allow_empty and schema.get("type") == "array":
             schema.setdefault("minItems", 1)
         elif isinstance(field, serializers.CharField) and not field.allow_blank and schema.get("type") == "string":
@@ -29,4 +33,14 @@ class AutoSchema(SpectacularAutoSchema):
             has_pattern = "pattern" in schema or any(isinstance(v, RegexValidator) for v in field.validators)
             if field.trim_whitespace and not has_pattern:
                 schema["pattern"] = NOT_BLANK  # so is one of whitespace only, which is trimmed to blank
-        return schema
+        return _blank_alternative(schema)
+
+
+def _blank_alternative(schema: dict) -> dict:
+    """drf-spectacular writes an `allow_blank` field with a pattern as `oneOf: [pattern, maxLength 0]`; when the
+    pattern matches "" too, "" matches both and `oneOf` makes it invalid: either alternative will do (`anyOf`)."""
+    blank = {"type": "string", "maxLength": 0}
+    if blank in schema.get("oneOf", []):
+        schema = {**schema, "anyOf": schema["oneOf"]}
+        del schema["oneOf"]
+    return schema

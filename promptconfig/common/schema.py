@@ -6,6 +6,7 @@ a client can get (the shared `Error` component) on every operation that can retu
 """
 
 import copy
+import re
 
 from promptconfig.common.schema_operations import OPERATIONS, TAGS
 
@@ -193,9 +194,26 @@ def _search_filters(result) -> None:
             schema = {"oneOf": [{"type": "boolean"}, {"type": "string", "enum": ["true", "false"]}]}
         elif name == "tags":
             schema = {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+        elif name == "ordering" and schema.get("items", {}).get("enum"):
+            choice = "|".join(re.escape(value) for value in schema["items"]["enum"])
+            comma_list = {"type": "string", "pattern": f"^({choice})(,({choice}))*$"}
+            schema = {"oneOf": [schema, comma_list]}
         properties[name] = schema
     filters = search["properties"]["filters"]
     filters.update({"type": "object", "properties": properties, "additionalProperties": False})
+
+
+def _any_value_or_null(node) -> None:
+    """OpenAPI 3.1 writes a nullable field of any JSON value as `oneOf: [{}, {"type": "null"}]`, which null fails
+    (it matches both): such a field is just any value."""
+    if isinstance(node, list):
+        for item in node:
+            _any_value_or_null(item)
+    elif isinstance(node, dict):
+        if node.get("oneOf") == [{}, {"type": "null"}]:
+            del node["oneOf"]
+        for value in node.values():
+            _any_value_or_null(value)
 
 
 def _error_response(code: str) -> dict:
@@ -216,6 +234,7 @@ def document_operations(result, generator, request, public):
         base = name.removeprefix("Patched").removesuffix("Request")
         schemas[name].update(copy.deepcopy(BODY_CONSTRAINTS.get(base, {})))
     _search_filters(result)
+    _any_value_or_null(schemas)
     _drop_internal_descriptions(schemas)
     if "BatchRequestRequest" in schemas:
         schemas["BatchRequestRequest"]["properties"]["requests"]["items"] = {

@@ -49,9 +49,10 @@ OPERATIONS: dict[str, tuple[str, str, str, dict | None, tuple[str, ...]]] = {
         "templates",
         "Get a template",
         "One template in the requested language (falling back `de-AT` -> `de` -> the workspace default). "
-        "`?version=` or `?label=` shows that version's content instead of the served one. Read scope.",
+        "`?version=` or `?label=` shows that version's content instead of the served one; given both, the label "
+        "must point at that version (else 409). Read scope.",
         None,
-        (),
+        ("409",),
     ),
     "v1_templates_update": (
         "templates",
@@ -125,7 +126,7 @@ OPERATIONS: dict[str, tuple[str, str, str, dict | None, tuple[str, ...]]] = {
         "templates",
         "Add a relationship",
         "Links this template to another (`extends`, `references` or `alternative`) in the same language. "
-        "A duplicate is 409. Write scope.",
+        "A duplicate, or the template itself as the target, is 409. Write scope.",
         {"target": "lesson", "kind": "references"},
         ("409",),
     ),
@@ -225,7 +226,8 @@ OPERATIONS: dict[str, tuple[str, str, str, dict | None, tuple[str, ...]]] = {
         "provider versions",
         "Record the provider's model version",
         "Asks the provider which version of the model answers now and records it for this template: 201 when "
-        "the version is new for this template, provider and model, else 200. Write scope.",
+        "the version is new for this template, provider and model, else 200. Without `model_id`, the served "
+        "version's `model_config` must name this provider's model (else 409). Write scope.",
         {"provider": "openai", "model_id": "gpt-4o-mini"},
         ("409", "502", "504"),
     ),
@@ -359,9 +361,10 @@ OPERATIONS: dict[str, tuple[str, str, str, dict | None, tuple[str, ...]]] = {
         "A/B tests",
         "Create an A/B test",
         "Starts (or drafts) a test of `template_a` against `template_b`. 409 when `template_a` already has an "
-        "active test or a template is not published, 410 when one is archived. Write scope.",
+        "active test, a template is not published or both sides are the same template and version; 404 when a "
+        "template or pinned version does not exist, 410 when one is archived. Write scope.",
         {"name": "Short vs long", "template_a": "lesson", "template_b": "lesson-short", "traffic_split": 0.5},
-        ("409", "410"),
+        ("404", "409", "410"),
     ),
     "v1_ab_tests_retrieve": ("A/B tests", "Get an A/B test", "One A/B test. Read scope.", None, ()),
     "v1_ab_tests_partial_update": (
@@ -443,7 +446,9 @@ OPERATIONS: dict[str, tuple[str, str, str, dict | None, tuple[str, ...]]] = {
     "analytics_usage": (
         "analytics",
         "Usage over time",
-        "Generations per hour or day over `[from, to)`, zero-filled, optionally for one template. Read scope.",
+        "Generations per hour or day over `[from, to)`, zero-filled, optionally for one template. A range of "
+        "more than 1000 buckets answers the newest 1000 (the answer's `from` says where they start); `from` not "
+        "before `to` is an empty series. Read scope.",
         None,
         (),
     ),

@@ -25,9 +25,14 @@ class StrictBody:
         return super().to_internal_value(data)
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _wrong_json_types(declared, data: dict) -> dict[str, str]:
-    """Text fields (and lists of text) given anything but strings, booleans given anything but true/false: DRF
-    would coerce `0` to `"0"` or to false; the API takes the JSON types its schema says."""
+    """Text fields (and lists of text) given anything but strings, booleans given anything but true/false,
+    numbers (and objects of numbers) given anything but numbers: DRF would coerce `0` to `"0"` or to false, and
+    `false` or `"1.5"` to a number; the API takes the JSON types its schema says."""
     wrong = {}
     for name, value in data.items():
         field = declared.get(name)
@@ -35,12 +40,16 @@ def _wrong_json_types(declared, data: dict) -> dict[str, str]:
             continue
         if isinstance(field, fields.ListField) and isinstance(value, list):
             field, values = field.child, value
+        elif isinstance(field, fields.DictField) and isinstance(value, dict):
+            field, values = field.child, list(value.values())
         else:
             values = [value]
         if isinstance(field, fields.CharField) and any(not isinstance(item, str) for item in values):
             wrong[str(name)] = "Not a valid string."
         elif isinstance(field, fields.BooleanField) and any(not isinstance(item, bool) for item in values):
             wrong[str(name)] = "Must be true or false."
+        elif isinstance(field, fields.IntegerField | fields.FloatField) and not all(map(_is_number, values)):
+            wrong[str(name)] = "Must be a number."
     return wrong
 
 
@@ -97,6 +106,7 @@ class RequestSerializer(StrictBody, serializers.Serializer):
                     value is None
                     or (isinstance(field, fields.CharField) and (type(value) is not str or value.strip() == ""))
                     or (isinstance(field, fields.BooleanField) and type(value) is not bool)
+                    or (isinstance(field, fields.IntegerField | fields.FloatField) and not _is_number(value))
                 ):
                     return _SLOW
                 value = field.to_internal_value(value)

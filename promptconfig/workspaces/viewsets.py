@@ -4,6 +4,7 @@ import time
 
 from rest_framework import viewsets
 
+from promptconfig.common.query import check_query
 from promptconfig.common.serializers import RequestSerializer
 from promptconfig.workspaces.models import Workspace
 from promptconfig.workspaces.throttling import charge_if_slow
@@ -18,6 +19,8 @@ class WorkspaceScopedMixin:
     def initial(self, request, *args, **kwargs):
         self.started = time.monotonic()
         super().initial(request, *args, **kwargs)
+        if request.query_params:  # once the caller is known to be allowed: 401/403 come first
+            check_query(self, request)
 
     def finalize_response(self, request, response, *args, **kwargs):
         if hasattr(self, "started"):

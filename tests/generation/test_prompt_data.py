@@ -121,7 +121,9 @@ def test_template_representation_at_a_version_or_label(client, lesson):
     assert answer(client.get("/api/v1/templates/lesson?version=7")) == (404, "not_found")
     assert answer(client.get("/api/v1/templates/lesson?label=nope")) == (404, "not_found")
     assert answer(client.get("/api/v1/templates/lesson?version=x")) == (400, "validation_error")
-    assert answer(client.get("/api/v1/templates/lesson?version=2&label=staging")) == (400, "validation_error")
+    # Both: the label must point at that version.
+    assert client.get("/api/v1/templates/lesson?version=2&label=staging").json()["version"] == 2
+    assert answer(client.get("/api/v1/templates/lesson?version=1&label=staging")) == (409, "conflict")
 
 
 def test_responses_say_whether_the_user_has_a_profile(client, lesson, workspace):

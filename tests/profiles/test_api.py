@@ -392,3 +392,14 @@ def test_a_warm_read_comes_from_the_cache_and_every_write_drops_it(writer, djang
     assert writer.get(url("cached")).json()["total_sessions"] == 1
     writer.delete(url("cached"))
     assert code_of(writer.get(url("cached"))) == "not_found"
+
+
+def test_sessions_of_tiny_durations_never_underflow_the_running_mean(writer, workspace):
+    """The mean of durations such as 1e-320 s underflowed PostgreSQL's double precision: a 500. Durations count
+    to the millisecond."""
+    writer.post("/api/v1/profiles", {"user_id": "tiny"}, format="json")
+    for duration in (1e-320, 0.0, 5e-324, 0.0004, 0.0016):
+        response = writer.post("/api/v1/profiles/tiny/sessions", {"duration_seconds": duration}, format="json")
+        assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["total_sessions"] == 5 and body["average_session_duration"] == pytest.approx(0.0004)

@@ -6,8 +6,9 @@ import uuid
 import pytest
 
 from promptconfig.celery import app as celery_app
+from promptconfig.events.models import Event
 from templates_app.bulk import bulk_job_create, bulk_job_run
-from templates_app.models import BulkJob, PromptTemplate, TemplateEvent
+from templates_app.models import BulkJob, PromptTemplate
 from templates_app.services import template_create
 from tests.support.api import answer
 
@@ -76,9 +77,13 @@ def test_bulk_create_applies_each_item_on_its_own(writer, workspace):
     alpha = PromptTemplate.objects.get(workspace=workspace, key="alpha")
     # The single-item path: version 1, published, its history.
     assert alpha.served_version.number == 1 and alpha.status == "published"
-    kinds = list(TemplateEvent.objects.filter(template=alpha).values_list("kind", flat=True))
-    assert kinds == ["created", "version_created", "published"]
-    assert TemplateEvent.objects.filter(template=alpha).first().actor == "api:write key"
+    history = Event.objects.filter(subject_kind="template", subject_pk=alpha.pk)
+    assert list(history.values_list("type", flat=True)) == [
+        "template.created",
+        "template.version_created",
+        "template.published",
+    ]
+    assert history.first().actor == "api:write key"
     assert not PromptTemplate.objects.filter(workspace=workspace, key__in=["broken", "beta"]).exists()
 
 
@@ -90,7 +95,7 @@ def test_update_tags_set_lifecycle_publish_and_delete(writer, workspace):
     assert job["status"] == "partially_failed" and job["results"][1]["error"]["code"] == "not_found"
     a = PromptTemplate.objects.get(workspace=workspace, key="a")
     assert sorted(a.tags.values_list("name", flat=True)) == ["keep", "new"]
-    assert TemplateEvent.objects.filter(template=a, kind="updated").count() == 1
+    assert Event.objects.filter(subject_kind="template", subject_pk=a.pk, type="template.updated").count() == 1
 
     job = run(writer, "update_tags", [{"key": "a"}])
     assert job["status"] == "failed" and job["results"][0]["error"]["details"] == {
@@ -199,5 +204,5 @@ def test_a_resumed_job_skips_what_it_applied(workspace):
         pass
     job.refresh_from_db()
     assert (job.status, job.done, job.failed) == ("succeeded", 3, 0)
-    assert TemplateEvent.objects.filter(template__workspace=workspace, kind="lifecycle_changed").count() == 3
+    assert Event.objects.filter(workspace=workspace, type="template.lifecycle_changed").count() == 3
     assert bulk_job_run(job.pk) is False  # a finished job is left alone

@@ -8,9 +8,10 @@ import psycopg
 import pytest
 from rest_framework.test import APIClient
 
+from promptconfig.events.models import Event
 from promptconfig.workspaces.services import api_key_create
 from templates_app.bulk import bulk_job_create
-from templates_app.models import BulkItem, BulkJob, PromptTemplate, Tag, TemplateEvent, TemplateVersion
+from templates_app.models import BulkItem, BulkJob, PromptTemplate, Tag, TemplateVersion
 from templates_app.tasks import bulk_job_run_task
 from tests.factories import WorkspaceFactory
 from tests.support.servers import celery_worker, database_url_for_tests, wait_for, worker_env
@@ -75,5 +76,6 @@ def test_a_job_whose_worker_is_killed_resumes_without_applying_an_item_twice(tra
     for index in range(6):  # each item applied once: one template, one version, one "created" event
         template = PromptTemplate.objects.get(workspace=workspace, key=f"t{index}")
         assert TemplateVersion.objects.filter(template=template).count() == 1
-        assert TemplateEvent.objects.filter(template=template, kind="created").count() == 1
+        created = Event.objects.filter(subject_kind="template", subject_pk=template.pk, type="template.created")
+        assert created.count() == 1
     assert "bulk_job_run_task" in (tmp_path / "second.log").read_text()

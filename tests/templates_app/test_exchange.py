@@ -6,7 +6,8 @@ import json
 import pytest
 import yaml
 
-from templates_app.models import PromptTemplate, TemplateEvent
+from promptconfig.events.models import Event
+from templates_app.models import PromptTemplate
 from templates_app.services import (
     label_delete,
     label_set,
@@ -92,9 +93,9 @@ def test_round_trip_into_an_empty_workspace_gives_the_same_bytes(make_client, ve
     assert {row["action"] for row in again["plan"]} == {"unchanged"}, again
     assert export(importer, versions=versions) == first
     lesson = PromptTemplate.objects.get(workspace=target, key="lesson", language="en")
-    events = TemplateEvent.objects.filter(template=lesson).count()
+    events = Event.objects.filter(subject_kind="template", subject_pk=lesson.pk).count()
     post_import(importer, first)
-    assert TemplateEvent.objects.filter(template=lesson).count() == events
+    assert Event.objects.filter(subject_kind="template", subject_pk=lesson.pk).count() == events
 
 
 def test_export_document_shape_and_json(writer, workspace):

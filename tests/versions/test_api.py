@@ -95,10 +95,11 @@ def test_stub_keys(writer, lesson, provider, model, key):
 def test_the_model_comes_from_the_templates_model_config(writer, lesson, workspace):
     assert ensure(writer, provider="openai").json()["model_id"] == "gpt-4o"
     assert ensure(writer, provider="OpenAI").json()["probed"] is False  # providers are case-insensitive
+    # Without model_id, the template's stored model_config decides: one naming no model for the provider is 409.
     response = ensure(writer, provider="anthropic")
-    assert answer(response) == (400, "validation_error") and "model_id" in response.json()["error"]["details"]
+    assert answer(response) == (409, "conflict") and "model_id" in response.json()["error"]["details"]
     template_create(workspace=workspace, actor="t", key="plain", name="Plain", template=BODY)
-    assert answer(ensure(writer, "plain", provider="openai")) == (400, "validation_error")
+    assert answer(ensure(writer, "plain", provider="openai")) == (409, "conflict")
 
 
 def test_errors_and_scopes(writer, reader, make_client, lesson):
@@ -413,7 +414,7 @@ def store_model_config(template, config: dict) -> None:
 def test_a_stored_model_cannot_send_the_api_key_to_another_path(writer, lesson, fake, provider):
     store_model_config(lesson, {"provider": provider, "model": "../../../internal/steal?x=", "params": {}})
     response = ensure(writer, provider=provider)
-    assert answer(response) == (400, "validation_error")
+    assert answer(response) == (409, "conflict")  # the stored model_config is at fault, not the request
     assert "model_config" in response.json()["error"]["details"]
     assert fake.requests == []  # nothing was sent anywhere, least of all the key to /internal/steal
     assert b"test-key" not in response.content and b"sk-" not in response.content
@@ -423,11 +424,11 @@ def test_a_stored_model_cannot_send_the_api_key_to_another_path(writer, lesson, 
     ("provider", "model"),
     [("azure-openai", "dep\r\nX-Injected: 1"), ("anthropic", "c" * 300), ("openai", "gpt-4o\n")],
 )
-def test_a_stored_unusable_model_is_a_400_every_time_never_a_500_or_504(writer, lesson, fake, provider, model):
+def test_a_stored_unusable_model_is_a_409_every_time_never_a_500_or_504(writer, lesson, fake, provider, model):
     store_model_config(lesson, {"provider": provider, "model": model, "params": {}})
     for _ in range(2):  # the same hour: before the fix a 500, then 504s for the rest of the hour
         response = ensure(writer, provider=provider)
-        assert answer(response) == (400, "validation_error")
+        assert answer(response) == (409, "conflict")
         assert "model_config" in response.json()["error"]["details"]
     assert fake.requests == [] and ProviderVersion.objects.count() == 0
 
