@@ -332,6 +332,8 @@ GENERATION_LOG_MAX_BACKLOG = env_int("GENERATION_LOG_MAX_BACKLOG", 10000)
 # What /health reports beside its own checks: each a function returning a (name, body, degraded) triple or
 # None; the apps above promptconfig contribute them here, so health itself imports none of them.
 HEALTH_REPORTS = ["generation.log.health_report"]
+# /health checks the broker at most once in this many seconds per process (and answers the last result between).
+HEALTH_BROKER_CHECK_SECONDS = env_int("HEALTH_BROKER_CHECK_SECONDS", 5)
 # Where the templates admin's "preview as user" gets a profile's prompt variables (promptconfig.common.variables):
 # the generation app, which knows profiles and the derived defaults.
 PROFILE_VARIABLES_SOURCE = "generation.playground.ProfileSource"

@@ -2,6 +2,7 @@
 settings.HEALTH_REPORTS (the generation-log backlog when the queue is on). 503 only when the database is down."""
 
 import logging
+import time
 import uuid
 
 from django.conf import settings
@@ -44,16 +45,27 @@ def check_cache() -> str:
     return OK if found == probe_value else ERROR
 
 
+# {broker url: (when it was checked, the result)}: a load balancer or scraper polling /health costs the broker
+# one connection per process every HEALTH_BROKER_CHECK_SECONDS, not one per call.
+_broker_checks: dict[str, tuple[float, str]] = {}
+
+
 def check_broker() -> str:
     if celery_app.conf.task_always_eager:
         return NOT_CONFIGURED
+    url, now = celery_app.conf.broker_write_url, time.monotonic()
+    checked = _broker_checks.get(url)
+    if checked is not None and now - checked[0] < settings.HEALTH_BROKER_CHECK_SECONDS:
+        return checked[1]
     try:
         with celery_app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=celery_app.conf.broker_connection_timeout)
-        return OK
+        result = OK
     except Exception as exc:
         logger.warning("health: broker check failed: %s", exc)
-        return ERROR
+        result = ERROR
+    _broker_checks[url] = (now, result)
+    return result
 
 
 @never_cache

@@ -46,6 +46,7 @@ def test_redis_down_is_degraded_and_the_api_still_answers(transactional_db, tmp_
         "DATABASE_URL": database_url_for_tests(),
         "REDIS_URL": _redis_via(proxy, settings.REDIS_URL),
         "CELERY_BROKER_URL": _redis_via(proxy, settings.CELERY_BROKER_URL or settings.REDIS_URL),
+        "HEALTH_BROKER_CHECK_SECONDS": "0",  # every call checks: the outage shows at once
     }
     with gunicorn_server(env, workers=1, log_path=tmp_path / "gunicorn.log") as base:
         assert httpx.get(f"{base}/health", timeout=10).json()["status"] == "ok"
@@ -57,6 +58,24 @@ def test_redis_down_is_degraded_and_the_api_still_answers(transactional_db, tmp_
         assert body["checks"] == {"database": "ok", "cache": "error", "broker": "error"}
         listing = httpx.get(f"{base}/api/v1/api-keys", headers={"Authorization": f"Bearer {plaintext}"}, timeout=10)
         assert listing.status_code == 200
+
+
+@pytest.mark.redis
+@pytest.mark.skipif(not settings.CELERY_BROKER_URL, reason="needs a broker (CELERY_BROKER_URL)")
+def test_the_broker_is_checked_once_per_interval(client, db, settings, monkeypatch):
+    broker = urlsplit(settings.CELERY_BROKER_URL)
+    proxy = TcpProxy(broker.hostname, broker.port or 6379)
+    monkeypatch.setenv("CELERY_BROKER_URL", _redis_via(proxy, settings.CELERY_BROKER_URL))  # Celery reads it first
+    try:
+        settings.HEALTH_BROKER_CHECK_SECONDS = 60
+        for _ in range(3):
+            assert client.get("/health").json()["checks"]["broker"] == "ok"
+        assert proxy.accepted == 1  # one connection for three calls
+        settings.HEALTH_BROKER_CHECK_SECONDS = 0
+        assert client.get("/health").json()["checks"]["broker"] == "ok"
+        assert proxy.accepted == 2
+    finally:
+        proxy.stop()
 
 
 @pytest.mark.postgres
