@@ -53,6 +53,7 @@ class BulkTemplatesView(WorkspaceScopedMixin, APIView):
 class BulkJobViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
     """The workspace's bulk jobs, newest first, with their progress and per-item results."""
 
+    required_scope = "write"  # the contract puts bulk operations, import and export under `write`, reads too
     serializer_class = BulkJobSerializer
     filter_backends: list = []
     lookup_field = "id"
@@ -85,6 +86,7 @@ class _IgnoreFormat(DefaultContentNegotiation):
 
 
 class ExportView(WorkspaceScopedMixin, APIView):
+    required_scope = "write"
     content_negotiation_class = _IgnoreFormat
     throttle_scope = "expensive"
 

@@ -167,7 +167,8 @@ def test_request_errors(writer, reader, workspace):
 def test_jobs_list_and_detail_are_per_workspace(writer, reader, make_client, workspace):
     seed(workspace, "a")
     job = run(writer, "update_tags", [{"key": "a", "add": ["t"]}])
-    listing = reader.get(JOBS).json()
+    assert answer(reader.get(JOBS)) == (403, "permission_denied")  # bulk is write scope, reads too
+    listing = writer.get(JOBS).json()
     assert listing["count"] == 1 and listing["results"][0]["id"] == job["id"]
     assert listing["results"][0]["results"] == [{"index": 0, "key": "a", "language": "en", "ok": True, "error": None}]
     other = make_client(scope="admin")

@@ -41,7 +41,7 @@ def test_a_job_whose_worker_is_killed_resumes_without_applying_an_item_twice(tra
         for index in range(6)
     ]
     job = bulk_job_create(workspace=workspace, actor="api:ci", operation="create", items=items)
-    _, key = api_key_create(workspace=workspace, name="reader", scope="read")
+    _, key = api_key_create(workspace=workspace, name="poller", scope="write")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
     queue = f"bulk-{uuid.uuid4().hex}"

@@ -125,7 +125,7 @@ def test_export_document_shape_and_json(writer, workspace):
     )
 
 
-def test_export_errors(writer, make_client, workspace):
+def test_export_errors(writer, reader, make_client, workspace):
     seed(workspace)
     missing = writer.get(EXPORT, {"templates": "lesson,nope"})
     assert answer(missing) == (404, "not_found") and missing.json()["error"]["details"] == {"templates": ["nope"]}
@@ -138,7 +138,8 @@ def test_export_errors(writer, make_client, workspace):
     assert answer(blank) == (400, "validation_error")
     too_many = ",".join(f"k{n}" for n in range(201))
     assert answer(writer.get(EXPORT, {"templates": too_many})) == (400, "validation_error")
-    other = make_client(scope="read")
+    assert answer(reader.get(EXPORT)) == (403, "permission_denied")  # write scope, as import
+    other = make_client(scope="write")
     assert yaml.safe_load(export(other)) == {"format": "promptconfig/v1", "templates": []}
 
 
