@@ -19,7 +19,7 @@ def seed_ab_test(*, workspace: Workspace) -> bool:
         return False
     test = ab_test_create(
         workspace=workspace,
-        actor="seed_demo",
+        actor="system:seed_demo",
         name=DEMO_TEST,
         description="Seeded: does the textual lesson template teach better than the visual one?",
         template_a="content_gen_visual",

@@ -84,7 +84,7 @@ SEED_TEMPLATES = [
 ]
 
 
-def seed_templates(*, workspace: Workspace, actor: str = "seed_demo") -> int:
+def seed_templates(*, workspace: Workspace, actor: str = "system:seed_demo") -> int:
     """Create the seed templates that do not exist yet (existing ones are left as their authors made them)."""
     created = 0
     for seed in SEED_TEMPLATES:
