@@ -8,7 +8,7 @@ from rest_framework import serializers
 from promptconfig.common.openapi import NOT_BLANK
 from templates_app.exchange import FORMAT
 from templates_app.models import PromptTemplate
-from templates_app.serializers import ModelConfigField
+from templates_app.serializers import TAG, ModelConfigField
 
 KEY = {"type": "string", "pattern": "^(?!search$)[a-z0-9][a-z0-9_-]{0,99}$"}
 
@@ -22,7 +22,7 @@ TEMPLATE_ENTRY = {
         "description": {"type": "string"},
         "status": {"type": "string", "enum": list(PromptTemplate.Status.values)},
         "is_active": {"type": "boolean"},
-        "tags": {"type": "array", "maxItems": 50, "items": {"type": "string", "pattern": "^[^,\\s][^,]{0,63}$"}},
+        "tags": {"type": "array", "maxItems": 50, "items": {"type": "string", "pattern": TAG.replace("\\Z", "$")}},
         "metadata": {"type": "object", "additionalProperties": True},
         "priority": {"type": "integer", "minimum": -1_000_000, "maximum": 1_000_000},
         "node_name": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{0,100}$"},

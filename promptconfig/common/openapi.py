@@ -33,14 +33,11 @@ class AutoSchema(SpectacularAutoSchema):
             has_pattern = "pattern" in schema or any(isinstance(v, RegexValidator) for v in field.validators)
             if field.trim_whitespace and not has_pattern:
                 schema["pattern"] = NOT_BLANK  # so is one of whitespace only, which is trimmed to blank
-        return _blank_alternative(schema)
+        return schema
 
-
-def _blank_alternative(schema: dict) -> dict:
-    """drf-spectacular writes an `allow_blank` field with a pattern as `oneOf: [pattern, maxLength 0]`; when the
-    pattern matches "" too, "" matches both and `oneOf` makes it invalid: either alternative will do (`anyOf`)."""
-    blank = {"type": "string", "maxLength": 0}
-    if blank in schema.get("oneOf", []):
-        schema = {**schema, "anyOf": schema["oneOf"]}
-        del schema["oneOf"]
-    return schema
+    def _insert_field_validators(self, field, schema):
+        """drf-spectacular writes an `allow_blank` field with a pattern as `oneOf: [pattern, maxLength 0]` here;
+        when the pattern matches "" too, "" matches both and `oneOf` makes it invalid: either will do (`anyOf`)."""
+        super()._insert_field_validators(field, schema)
+        if {"type": "string", "maxLength": 0} in schema.get("oneOf", []):
+            schema["anyOf"] = schema.pop("oneOf")

@@ -6,6 +6,7 @@ schema that takes any JSON value) for its repr. The description is cosmetic: it 
 placeholder for a lambda it cannot read, instead of ending the run with an internal error.
 """
 
+import inspect
 import sys
 
 from hypothesis.internal import lambda_sources
@@ -17,8 +18,9 @@ _describe = lambda_sources._lambda_description
 def _description(f):
     try:
         return _describe(f)
-    except SystemError:
-        return lambda_sources.format_lambda("<unknown>")
+    except SystemError:  # hypothesis' own placeholder for a lambda it cannot read
+        parameters = str(inspect.signature(f))[1:-1]
+        return f"lambda {parameters}: <unknown>" if parameters else "lambda: <unknown>"
 
 
 lambda_sources._lambda_description = _description

@@ -35,6 +35,7 @@ from rest_framework.test import APIClient
 from profiles.services import profile_create
 from promptconfig.workspaces.services import api_key_create
 from templates_app.services import template_create
+from tests.support.fake_llm import FakeLLM
 from tests.support.servers import database_url_for_tests, gunicorn_process
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -55,7 +56,15 @@ EXCLUDED = [
 ]
 
 
-def test_the_service_conforms_to_its_openapi_document(transactional_db, workspace, tmp_path):
+@pytest.fixture
+def llm():
+    fake = FakeLLM()
+    fake.answer_json(LESSON)  # every refinement gets a proposal that passes the checks
+    yield fake
+    fake.close()
+
+
+def test_the_service_conforms_to_its_openapi_document(transactional_db, workspace, tmp_path, llm):
     template_create(
         workspace=workspace, actor="t", key="lesson", name="Lesson", template=LESSON, node_name="generating_content"
     )
@@ -83,6 +92,10 @@ def test_the_service_conforms_to_its_openapi_document(transactional_db, workspac
         "RATE_LIMIT_RUNTIME": "1000000/minute",
         "RATE_LIMIT_WRITE": "1000000/minute",
         "RATE_LIMIT_EXPENSIVE": "1000000/minute",
+        # Refinements talk to a local fake chat-completions server (without one they are a documented 503).
+        "LLM_BASE_URL": llm.url,
+        "LLM_API_KEY": "fuzz",
+        "LLM_TIMEOUT": "2",
     }
     with gunicorn_process(env, workers=2, log_path=tmp_path / "gunicorn.log") as served:
         command = [
