@@ -137,6 +137,7 @@ def test_seed_demo_adds_one_finished_test_with_results(db):
     assert seed_ab_test(workspace=workspace) is False
     test = ABTest.objects.get(workspace=workspace)
     assert test.status == "completed" and test.assignments.count() == 400
+    assert test.assignments.filter(variant="A").count() == 200  # an even split, whatever the test's id
     assert test.results["winner"] == "template_b" and test.results["srm"]["mismatch"] is False
 
 

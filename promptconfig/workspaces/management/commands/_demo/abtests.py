@@ -29,11 +29,19 @@ def seed_ab_test(*, workspace: Workspace) -> bool:
     )
     rng = random.Random(2026)
     assignments, events = [], []
-    for i in range(DEMO_USERS):
-        user = f"demo-learner-{i:03d}"
+    # Learners are taken in order, each in the variant the test routes them to, until both arms have half:
+    # an even split whatever the test's (random) id, so the demo never shows a sample-ratio mismatch.
+    per_arm = {"A": 0, "B": 0}
+    for i in range(DEMO_USERS * 4):
+        if len(assignments) == DEMO_USERS:
+            break
+        user = f"demo-learner-{i:04d}"
         variant = variant_for(test.pk, user, test.traffic_split)
+        if per_arm[variant] == DEMO_USERS // 2:
+            continue
+        per_arm[variant] += 1
         assignments.append(Assignment(test=test, user_id=user, variant=variant))
-        effectiveness = min(1.0, max(0.0, rng.gauss(0.62 if variant == "A" else 0.70, 0.15)))
+        effectiveness = min(1.0, max(0.0, rng.gauss(0.60 if variant == "A" else 0.72, 0.15)))
         rating = min(5, max(1, round(rng.gauss(3.9 if variant == "A" else 4.1, 0.8))))
         events += [
             MetricEvent(test=test, user_id=user, variant=variant, metric="effectiveness", value=effectiveness),
