@@ -1,6 +1,7 @@
 """Assignment spread and concurrency, and the statistics of the analysis."""
 
 import random
+import uuid
 
 import pytest
 
@@ -44,10 +45,15 @@ def normal(seed: int, mean: float, n: int = 200, sd: float = 0.15) -> list[float
     return [rng.gauss(mean, sd) for _ in range(n)]
 
 
+FIXED_TEST_ID = uuid.UUID("5eed0000-0000-4000-8000-000000002026")
+
+
 @pytest.mark.parametrize("split", [0.5, 0.2])
 def test_two_thousand_users_split_within_three_points(ab_test, split):
-    ABTest.objects.filter(pk=ab_test.pk).update(traffic_split=split)
-    ab_test.traffic_split = split
+    # A fixed test id: the split of 2000 users is a pure function of it, and a random id misses by more than three
+    # points in about 1 run of 130.
+    ABTest.objects.filter(pk=ab_test.pk).update(id=FIXED_TEST_ID, traffic_split=split)
+    ab_test = ABTest.objects.get(pk=FIXED_TEST_ID)
     for i in range(2000):
         assignment_get_or_create(test=ab_test, user_id=f"user-{i}")
     share_a = Assignment.objects.filter(test=ab_test, variant="A").count() / 2000
