@@ -106,3 +106,14 @@ def writer(make_client, workspace) -> APIClient:
 @pytest.fixture
 def reader(make_client, workspace) -> APIClient:
     return make_client(workspace, "read")
+
+
+@pytest.fixture
+def eager_tasks():
+    """Celery tasks run in the calling process, as on the embedded default (no broker)."""
+    from promptconfig.celery import app as celery_app
+
+    before = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = before

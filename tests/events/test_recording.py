@@ -4,7 +4,6 @@ write that fails records nothing."""
 import pytest
 
 from abtests.tasks import ab_test_analyze_task
-from promptconfig.celery import app as celery_app
 from promptconfig.events.models import Event
 from tests.events.conftest import last_event_id
 
@@ -155,15 +154,6 @@ COVERED_ELSEWHERE = {("post", "/api/v1/templates/{key}/refinements/{id}/apply")}
 
 def _fill(text, ids):
     return text.format(**ids) if isinstance(text, str) else text
-
-
-@pytest.fixture
-def eager_tasks():
-    """Bulk jobs run inside the request, as on the embedded default (no broker)."""
-    before = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = before
 
 
 @pytest.mark.usefixtures("eager_tasks")

@@ -5,7 +5,6 @@ import uuid
 
 import pytest
 
-from promptconfig.celery import app as celery_app
 from promptconfig.events.models import Event
 from templates_app.bulk import bulk_job_create, bulk_job_run
 from templates_app.models import BulkJob, PromptTemplate
@@ -15,16 +14,7 @@ from tests.support.api import answer
 BULK = "/api/v1/bulk/templates"
 JOBS = "/api/v1/bulk/jobs"
 
-pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture(autouse=True)
-def eager_tasks():
-    """The job runs inside the request, as it does on the embedded default (no broker)."""
-    before = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = before
+pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("eager_tasks")]  # jobs run in the request
 
 
 def run(client, operation: str, items: list, **extra) -> dict:

@@ -5,7 +5,6 @@ import pytest
 from django.urls import reverse
 from selenium.webdriver.common.by import By
 
-from promptconfig.celery import app as celery_app
 from templates_app.bulk import bulk_job_create
 from templates_app.models import BulkJob, PromptTemplate
 from templates_app.services import template_create
@@ -17,13 +16,7 @@ ADMIN_PASSWORD = "correct-horse-battery-staple"  # a throwaway test credential
 CHANGELIST = "/admin/templates_app/prompttemplate/"
 JOBS = "/admin/templates_app/bulkjob/"
 
-
-@pytest.fixture(autouse=True)
-def eager_tasks():
-    before = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = before
+pytestmark = pytest.mark.usefixtures("eager_tasks")  # tasks run in the request, as without a broker
 
 
 def seed(workspace, *keys: str) -> None:

@@ -17,6 +17,8 @@ T = "/api/v1/templates"
 BODY = "Explain {{ topic }} to a {{ difficulty }} student. Answer in three short paragraphs."
 SECRET = "sk-test-very-secret-key-0123456789"
 
+pytestmark = pytest.mark.usefixtures("eager_tasks")  # tasks run in the request, as without a broker
+
 
 @pytest.fixture
 def fake(settings):
@@ -27,15 +29,6 @@ def fake(settings):
     settings.LLM_TIMEOUT = 0.5
     yield server
     server.close()
-
-
-@pytest.fixture(autouse=True)
-def eager_tasks():
-    """The task runs in-process (tests/templates_app/test_refinement_worker.py runs one under a real worker)."""
-    before = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = before
 
 
 @pytest.fixture
