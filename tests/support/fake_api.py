@@ -9,6 +9,20 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+class LocalServer:
+    """A ThreadingHTTPServer on a free 127.0.0.1 port, answering from a daemon thread; `close()` stops it."""
+
+    def serve(self, handler: type[BaseHTTPRequestHandler], path: str = "") -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 @dataclass
 class Seen:
     at: float  # time.monotonic()
@@ -23,7 +37,7 @@ def error_body(code: str, message: str = "scripted") -> dict:
 
 
 @dataclass
-class ScriptedApi:
+class ScriptedApi(LocalServer):
     """Answers request n with answers[n] (the last one from then on): (status, headers, JSON body or None)."""
 
     answers: list[tuple[int, dict, object]]
@@ -53,14 +67,7 @@ class ScriptedApi:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.serve(Handler)
 
 
 class SilentServer:

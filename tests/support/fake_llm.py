@@ -7,18 +7,19 @@ headers and JSON body.
 """
 
 import json
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.support.fake_api import LocalServer
 
 USAGE = {"prompt_tokens": 120, "completion_tokens": 45, "total_tokens": 165}
 
 
 @dataclass
-class FakeLLM:
+class FakeLLM(LocalServer):
     mode: str = "ok"
     reply: str | Callable[[dict], str] = "Hello from the fake model."
     error_status: int = 500
@@ -26,14 +27,7 @@ class FakeLLM:
     requests: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self):
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.serve(_handler(self), "/v1")
 
     def answer_json(self, template: str, rationale: str = "Shorter and friendlier.") -> None:
         """Answer `ok` with a refinement's JSON object."""

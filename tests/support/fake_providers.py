@@ -12,11 +12,12 @@ its headers and body (`provider` "unknown" for another path).
 
 import json
 import re
-import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
+
+from tests.support.fake_api import LocalServer
 
 
 @dataclass
@@ -29,7 +30,7 @@ class Recorded:
 
 
 @dataclass
-class FakeProviders:
+class FakeProviders(LocalServer):
     mode: str = "ok"
     delay: float = 2.0  # how late `slow` answers, seconds
     keys: dict[str, str] = field(
@@ -43,14 +44,7 @@ class FakeProviders:
     requests: list[Recorded] = field(default_factory=list)
 
     def __post_init__(self):
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.serve(_handler(self))
 
     def answer(self, provider: str, model: str) -> tuple[int, dict]:
         if self.mode == "error":
