@@ -20,7 +20,7 @@ from django.db.models import F
 
 from generation.models import Generation
 from promptconfig.common import metrics
-from promptconfig.common.cache import redis_connection
+from promptconfig.common.cache import redis_call, redis_connection
 from templates_app.models import PromptTemplate
 
 logger = logging.getLogger("promptconfig.generation_log")
@@ -85,7 +85,7 @@ def generations_log(records: list[Generation]) -> None:
         return
     if settings.GENERATION_LOG_QUEUE:
         try:
-            redis_connection().rpush(_key(QUEUE_KEY), *(_encode(record) for record in records))
+            redis_call(redis_connection(), "RPUSH", _key(QUEUE_KEY), *(_encode(record) for record in records))
             return
         except Exception as exc:  # Redis down or refusing: store now rather than lose the records
             logger.warning("generation log queue unavailable, storing directly: %s", exc)

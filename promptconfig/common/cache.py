@@ -12,7 +12,9 @@ is bypassed. Local entries also expire after `LOCAL_CACHE_SECONDS` at most, whic
 when Redis missed a change (an outage during a write) to what the shared cache itself allows.
 """
 
+import hashlib
 import logging
+import os
 import threading
 import time
 import uuid
@@ -26,6 +28,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.signals import request_finished, request_started
 from django.db import transaction
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError, ResponseError
 
 from promptconfig.common import metrics
 
@@ -77,6 +81,44 @@ def redis_connection():
     from django_redis import get_redis_connection
 
     return get_redis_connection("default")
+
+
+class _HotConnection(threading.local):
+    client: Any = None
+    connection: Any = None
+
+
+_hot = _HotConnection()
+os.register_at_fork(after_in_child=lambda: _hot.__dict__.clear())  # a forked child opens its own
+
+
+def redis_call(client, *args: Any) -> Any:
+    """One command on this thread's own connection to `client`'s Redis, below redis-py's command layer.
+
+    For the one or two commands of every request (the epochs and rate count, the generation log): redis-py's
+    command layer (retry wrapper, connection-pool bookkeeping, observability hooks) costs more CPU than the
+    round trip itself. Errors are raised as redis-py raises them. After any error but a Redis error reply the
+    connection is closed, and the next call opens it again with the client's settings (database, password,
+    timeouts); a connection error is retried once at once, as redis-py does (so a command may run twice: the
+    callers' commands tolerate it)."""
+    hot = _hot
+    if hot.client is not client:
+        pool = client.connection_pool
+        hot.client, hot.connection = client, pool.connection_class(**pool.connection_kwargs)
+    connection = hot.connection
+    for retry in (True, False):
+        try:
+            connection.send_command(*args)
+            return connection.read_response()
+        except ResponseError:
+            raise
+        except RedisConnectionError:  # closed by Redis (restart, idle timeout): once more on a new one
+            connection.disconnect()
+            if not retry:
+                raise
+        except BaseException:
+            connection.disconnect()
+            raise
 
 
 def scope_of(key: str) -> str:
@@ -133,9 +175,12 @@ def _read_and_count(keys: list[str], tally: Tally | None) -> tuple[dict[str, Any
             return cache.get_many(keys), None
     try:
         counter = cache.make_key(tally.counter)
-        *values, count = _read_and_count_script(client.get_client(write=True))(
-            keys=[*(cache.make_key(key) for key in keys), counter], args=[tally.seconds]
-        )
+        redis = client.get_client(write=True)
+        names = [*(cache.make_key(key) for key in keys), counter]
+        try:
+            *values, count = redis_call(redis, "EVALSHA", _READ_AND_COUNT_SHA, len(names), *names, tally.seconds)
+        except NoScriptError:  # Redis restarted or flushed its scripts: EVAL loads it again
+            *values, count = redis_call(redis, "EVAL", _READ_AND_COUNT, len(names), *names, tally.seconds)
     except Exception as exc:  # the cache is down: no epochs, nothing counted (the request is not limited)
         logger.warning("cache unavailable for epochs and rate counting: %s", exc)
         return {}, None
@@ -152,15 +197,7 @@ if redis.call('TTL', counter) < 0 then redis.call('EXPIRE', counter, ARGV[1]) en
 values[#KEYS] = count
 return values
 """
-_scripts: dict[int, Any] = {}
-
-
-def _read_and_count_script(client):
-    """The registered script for this redis-py client (EVALSHA, loaded again by redis-py if Redis lost it)."""
-    script = _scripts.get(id(client))
-    if script is None:
-        script = _scripts[id(client)] = client.register_script(_READ_AND_COUNT)
-    return script
+_READ_AND_COUNT_SHA = hashlib.sha1(_READ_AND_COUNT.encode()).hexdigest()
 
 
 def local_peek(key: str) -> Any:

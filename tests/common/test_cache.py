@@ -7,7 +7,17 @@ import pytest
 from django.core.cache import cache
 
 from promptconfig.common import cache as two_level
-from promptconfig.common.cache import LOCAL, bump, forget, read_through, request_epochs, scope_of
+from promptconfig.common.cache import (
+    LOCAL,
+    Tally,
+    bump,
+    forget,
+    read_through,
+    redis_call,
+    redis_connection,
+    request_epochs,
+    scope_of,
+)
 
 pytestmark = pytest.mark.redis
 
@@ -115,3 +125,22 @@ def test_a_lost_epoch_starts_a_new_one():
         assert read_through("templates:1:k", lambda: "never", timeout=60) == "v2"
     with request():
         assert read_through("templates:1:k", lambda: "never", timeout=60) == "v2"
+
+
+def test_the_rate_count_survives_a_flushed_script_and_a_closed_connection():
+    """The epochs and the count go through a connection of our own (redis_call) with a script: both may be lost
+    on the Redis side at any time."""
+    tally = Tally(counter="ratetest:hot", seconds=60, peek="ratetest:peek")
+    cache.delete("ratetest:hot")
+    counts = []
+    with request():
+        counts.append(request_epochs("apikey", tally=tally)[0])
+    redis_connection().script_flush()  # as after a Redis restart
+    with request():
+        counts.append(request_epochs("apikey", tally=tally)[0])
+    ours = redis_call(redis_connection(), "CLIENT", "ID")
+    redis_connection().client_kill_filter(_id=ours)  # as after an idle timeout
+    with request():
+        counts.append(request_epochs("apikey", tally=tally)[0])
+    assert counts == [1, 2, 3]
+    assert 0 < redis_connection().ttl(cache.make_key("ratetest:hot")) <= 60
