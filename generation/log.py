@@ -15,7 +15,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 
 from generation.models import Generation
@@ -64,6 +64,25 @@ def _decode(raw: bytes) -> Generation:
     return Generation(**row)
 
 
+# On PostgreSQL a flushed batch is one COPY: Django's bulk_create quotes every value of a 500-row batch in
+# Python (about 0.2 ms of the flushing worker's CPU a record); COPY streams them.
+_COPY_COLUMNS = (*FIELDS, "id", "created_at", "expires_at", "feedback_metrics")
+_JSON_COLUMNS = ("context", "variables", "feedback_metrics")
+
+
+def _copy(records: list[Generation]) -> None:
+    columns = ", ".join(connection.ops.quote_name(column) for column in _COPY_COLUMNS)
+    table = connection.ops.quote_name(Generation._meta.db_table)
+    with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for record in records:
+            copy.write_row(
+                [
+                    json.dumps(getattr(record, column)) if column in _JSON_COLUMNS else getattr(record, column)
+                    for column in _COPY_COLUMNS
+                ]
+            )
+
+
 @transaction.atomic
 def _store(records: list[Generation], *, skip_stored: bool = False) -> None:
     """Insert records and count them on their templates; with `skip_stored`, leave out records already
@@ -72,7 +91,10 @@ def _store(records: list[Generation], *, skip_stored: bool = False) -> None:
     if skip_stored:
         stored = set(Generation.objects.filter(pk__in=[record.pk for record in records]).values_list("pk", flat=True))
         fresh = [record for record in records if record.pk not in stored]
-    Generation.objects.bulk_create(fresh)
+    if len(fresh) > 1 and connection.vendor == "postgresql":
+        _copy(fresh)
+    else:
+        Generation.objects.bulk_create(fresh)
     per_template: dict[int, int] = {}
     for record in fresh:
         per_template[record.template_id] = per_template.get(record.template_id, 0) + 1

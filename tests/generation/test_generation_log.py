@@ -95,3 +95,21 @@ def test_health_reports_the_backlog_and_degrades_when_no_worker_drains_it(queued
 def test_health_says_nothing_of_the_queue_when_it_is_off(db, client, settings):
     settings.GENERATION_LOG_QUEUE = False
     assert "generation_log" not in client.get("/health").json()
+
+
+def test_a_flushed_batch_stores_every_field_as_a_direct_write_does(queued, reader, settings):
+    """A batch is one COPY on PostgreSQL, a single record an INSERT: the rows must be the same."""
+    body = {"template_id": "lesson", "user_id": "u1", "context": {"topic": 'é \\ \t "q"', "n": [1, {"a": None}]}}
+    queued_ids = [reader.post(GEN, body, format="json").json()["prompt_id"] for _ in range(2)]
+    assert generations_flush() == 2
+    settings.GENERATION_LOG_QUEUE = False
+    direct_id = reader.post(GEN, body, format="json").json()["prompt_id"]
+    fields = [
+        f.attname for f in Generation._meta.concrete_fields if f.attname not in ("id", "created_at", "expires_at")
+    ]
+    rows = {str(row.pop("id")): row for row in Generation.objects.values("id", *fields)}
+    direct = rows.pop(direct_id)
+    assert direct["context"] == body["context"] and direct["feedback_metrics"] == {} and direct["rating"] is None
+    for prompt_id in queued_ids:
+        stored = rows[prompt_id]
+        assert stored == {**direct, "latency_ms": stored["latency_ms"], "cache_hit": stored["cache_hit"]}
