@@ -5,6 +5,7 @@ Beside the apps' tasks it runs the processes' own observability:
   pool's processes), and marks a pool process dead when it exits;
 - `promptconfig.heartbeat`, scheduled by beat, records when a worker last ran a task (the alerts watch it);
 - beat touches BEAT_HEARTBEAT_FILE whenever it sends a task (its container's healthcheck reads it);
+- a lower CPU priority than the web service's (WORKER_NICENESS);
 - OpenTelemetry tracing when OTEL_EXPORTER_OTLP_ENDPOINT is set (promptconfig/common/tracing.py).
 """
 
@@ -50,6 +51,15 @@ def _worker_metrics(**_) -> None:
             multiprocess.MultiProcessCollector(registry)
         start_http_server(settings.WORKER_METRICS_PORT, registry=registry)
         logger.info("worker metrics on port %s", settings.WORKER_METRICS_PORT)
+
+
+@signals.worker_init.connect
+def _lower_priority(**_) -> None:
+    """Background work yields the CPU to the web service (WORKER_NICENESS); what the worker forks inherits it."""
+    from django.conf import settings
+
+    if settings.WORKER_NICENESS:
+        os.nice(settings.WORKER_NICENESS)
 
 
 @signals.worker_process_shutdown.connect

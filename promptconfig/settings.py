@@ -357,6 +357,9 @@ ALERT_GENERATE_P95_SECONDS = env_float("ALERT_GENERATE_P95_SECONDS", 0.25)
 # A Celery worker exports its metrics on this port (0: not at all); beat schedules the heartbeat task every
 # WORKER_HEARTBEAT_SECONDS, and beat touches BEAT_HEARTBEAT_FILE whenever it sends a task (empty: never).
 WORKER_METRICS_PORT = env_int("WORKER_METRICS_PORT", 0)
+# A worker (and the pool processes and embedded beat it starts) lowers its CPU priority by this much: on a host
+# it shares with the web service, flushes and analyses yield the CPU to requests. 0 keeps the priority it got.
+WORKER_NICENESS = env_int("WORKER_NICENESS", 10)
 WORKER_HEARTBEAT_SECONDS = env_float("WORKER_HEARTBEAT_SECONDS", 30.0)
 BEAT_HEARTBEAT_FILE = env_str("BEAT_HEARTBEAT_FILE", "")
 BEAT_HEARTBEAT_MAX_AGE = env_int("BEAT_HEARTBEAT_MAX_AGE", 60)

@@ -1,8 +1,10 @@
 """Deliveries under a real Celery worker (Redis broker): enqueued after commit, retried with growing delays, and
 redelivered by the broker when the worker dies mid-attempt."""
 
+import os
 import signal
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -66,3 +68,14 @@ def test_a_worker_killed_mid_delivery_leaves_it_to_be_redelivered(transactional_
             wait_for(lambda: states(webhook) == [(1, "delivered", 200)], 60, "the redelivered task")
     assert len(receiver.received) == 2
     assert receiver.received[0].headers["webhook-id"] == receiver.received[1].headers["webhook-id"]
+
+
+def test_a_worker_runs_at_a_lower_cpu_priority_than_the_web_service(transactional_db, tmp_path):
+    """WORKER_NICENESS (10 by default): background work yields the CPU to requests on a shared host."""
+
+    def niceness(pid: int) -> int:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return int(stat[stat.rindex(")") + 2 :].split()[16])
+
+    with celery_worker(worker_env(f"nice-{uuid.uuid4().hex}"), log_path=tmp_path / "worker.log") as worker:
+        assert niceness(worker.pid) == min(19, os.nice(0) + 10)
