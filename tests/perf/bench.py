@@ -7,6 +7,9 @@ postgres://postgres@127.0.0.1:5432) and REDIS_URL (default redis://127.0.0.1:637
 2xx. Each round runs every scenario once; a scenario's figures are its medians over the rounds, and a ratio target
 is the median over the rounds of the per-round ratio to its anchor scenario. Exits 1 when a target is missed.
 
+A Celery worker with its beat drains the generation log while the scenarios run, as in production, and a second
+table gives each scenario's CPU per request by process group (tests/perf/cpu.py).
+
 Each run has its own workspace and cache key prefix, so a reused DATABASE_URL or Redis database is no problem.
 Before measuring, the real API (write key) creates the template `bench_lesson` (node `bench_node`), the profile
 `bench_user`, and --rows more of each, so the figures also show the hot path does not grow with the tables.
@@ -32,7 +35,8 @@ import httpx
 import psycopg
 import redis
 
-from tests.support.servers import ROOT, free_port, gunicorn_server
+from tests.perf import cpu
+from tests.support.servers import ROOT, celery_worker, free_port, gunicorn_process
 
 
 @dataclass(frozen=True)
@@ -130,9 +134,12 @@ def main() -> int:
             "DEBUG": "0",
             "SECRET_KEY": "perf-secret-key",
             "LOG_LEVEL": "WARNING",
-            # As in production (Redis and a broker): generation records go through the queue. No worker
-            # runs here, so they stay queued until the run's keys are dropped.
+            # As in production: generation records go through the Redis queue, and a Celery worker (with beat)
+            # drains it into PostgreSQL every few seconds while the scenarios run. Its own queue name, so that
+            # nothing else's tasks reach it.
             "GENERATION_LOG_QUEUE": os.environ.get("GENERATION_LOG_QUEUE", "1"),
+            "CELERY_BROKER_URL": redis_url,
+            "CELERY_QUEUE": cache_prefix,
             # Rate limits counted (their cost is part of every request) but far above what wrk sends.
             "RATE_LIMIT_RUNTIME": "1000000000/min",
             "RATE_LIMIT_WRITE": "1000000000/min",
@@ -148,9 +155,12 @@ def main() -> int:
             # when PROMETHEUS_MULTIPROC_DIR is set, which would be left in /tmp.
             server_env = {**env, "PROMETHEUS_MULTIPROC_DIR": os.path.join(tmp, "prometheus"), "TMPDIR": tmp}
             with (
-                gunicorn_server(server_env, workers=args.workers, log_path=log_path) as base_url,
-                anchor_server(args.workers, Path(tmp, "anchor.log")) as anchor_url,
+                gunicorn_process(server_env, workers=args.workers, log_path=log_path) as project,
+                anchor_server(args.workers, Path(tmp, "anchor.log")) as (anchor_url, anchor_pid),
+                celery_worker(server_env, log_path=Path(tmp, "celery.log"), beat=True) as worker,
             ):
+                base_url = project.url
+                roots = {project.process.pid: "server", anchor_pid: "server", worker.pid: "celery"}
                 setup_data(base_url, write_key, args.rows)
                 bases = {"project": base_url, "anchor": anchor_url}
                 keys = {"project": read_key, "anchor": None}
@@ -162,7 +172,7 @@ def main() -> int:
                     rounds.append(
                         {
                             scenario.name: measure(
-                                bases[scenario.server], keys[scenario.server], scenario, args, Path(tmp)
+                                bases[scenario.server], keys[scenario.server], scenario, args, Path(tmp), roots
                             )
                             for scenario in SCENARIOS
                         }
@@ -170,7 +180,7 @@ def main() -> int:
         except KeyboardInterrupt:
             raise
         except BaseException:
-            for log in (log_path, Path(tmp, "anchor.log")):
+            for log in (log_path, Path(tmp, "anchor.log"), Path(tmp, "celery.log")):
                 if log.exists():
                     print(f"--- {log.name} (last 40 lines) ---", *log.read_text().splitlines()[-40:], sep="\n")
             raise
@@ -186,8 +196,9 @@ def main() -> int:
 
 
 @contextlib.contextmanager
-def anchor_server(workers: int, log_path: Path) -> Iterator[str]:
-    """The bare anchor (tests/perf/anchor) under gunicorn with the same worker count, on a free port."""
+def anchor_server(workers: int, log_path: Path) -> Iterator[tuple[str, int]]:
+    """The bare anchor (tests/perf/anchor) under gunicorn with the same worker count, on a free port: its URL and
+    its master's PID."""
     port = free_port()
     command = [sys.executable, "-m", "gunicorn", "--chdir", str(ANCHOR_DIR), "-w", str(workers), "-k", "sync"]
     command += ["-b", f"127.0.0.1:{port}", "--log-level", "warning", "anchor.wsgi:application"]
@@ -203,7 +214,7 @@ def anchor_server(workers: int, log_path: Path) -> Iterator[str]:
                     if process.poll() is not None or time.monotonic() > deadline:
                         raise RuntimeError("the anchor did not start") from None
                     time.sleep(0.2)
-            yield f"http://127.0.0.1:{port}"
+            yield f"http://127.0.0.1:{port}", process.pid
         finally:
             process.terminate()
             process.wait(timeout=20)
@@ -258,13 +269,13 @@ def setup_data(base_url: str, write_key: str, rows: int) -> None:
 
 @contextlib.contextmanager
 def cache_dropped(redis_url: str, prefix: str) -> Iterator[None]:
-    """On the way out, delete the run's cache entries (everything under its key prefix)."""
+    """On the way out, delete the run's cache entries and its Celery queue's keys (every key that names its prefix)."""
     try:
         yield
     finally:
         try:
             client = redis.Redis.from_url(redis_url, socket_timeout=5)
-            keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+            keys = list(client.scan_iter(match=f"*{prefix}*", count=1000))
             for start in range(0, len(keys), 1000):
                 client.delete(*keys[start : start + 1000])
         except redis.RedisError as exc:
@@ -317,7 +328,7 @@ def check(base_url: str, api_key: str | None, scenario: Scenario) -> None:
         sys.exit(f"{scenario.name}: {scenario.method} {scenario.path} answered {response.status_code}: {response.text}")
 
 
-def measure(base_url: str, api_key: str | None, scenario: Scenario, args, tmp: Path) -> dict:
+def measure(base_url: str, api_key: str | None, scenario: Scenario, args, tmp: Path, roots: dict[int, str]) -> dict:
     url = base_url + scenario.path
     headers, body = headers_and_body(api_key, scenario)
     script = tmp / f"{scenario.name}.lua"
@@ -328,8 +339,10 @@ def measure(base_url: str, api_key: str | None, scenario: Scenario, args, tmp: P
     script.write_text("\n".join(lines) + "\n")
 
     wrk(url, script, WARMUP_SECONDS, args)
+    before = cpu.snapshot(roots)
     output = wrk(url, script, args.duration, args)
     result = parse_wrk(output)
+    result["cpu_us"] = cpu.per_request(before, cpu.snapshot(roots), result["requests"])
     if result["non_2xx"] or result["socket_errors"] or not result["requests"]:
         sys.exit(f"{scenario.name}: errors under load:\n{output}")
     # A generate scenario measures the warm path: its answers must have come from the prompt cache.
@@ -351,6 +364,11 @@ def summarize(rounds: list[dict[str, dict]]) -> list[dict]:
             **{
                 field: round(statistics.median(one[scenario.name][field] for one in rounds), 3)
                 for field in ("requests_per_s", "p50_ms", "p99_ms")
+            },
+            "cpu_us": {
+                group: None if None in values else round(statistics.median(values), 1)
+                for group in cpu.GROUPS
+                for values in [[one[scenario.name]["cpu_us"][group] for one in rounds]]
             },
         }
         for scenario in SCENARIOS
@@ -400,6 +418,13 @@ def print_table(results: list[dict], args) -> None:
     print(f"{'scenario':<14} {'server':<8} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8}")
     for r in results:
         print(f"{r['name']:<14} {r['server']:<8} {r['requests_per_s']:>10.1f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f}")
+    print("\nCPU per request, microseconds (medians over the rounds; the server is the scenario's gunicorn)")
+    print(f"{'scenario':<14} " + " ".join(f"{group:>9}" for group in (*cpu.GROUPS, "total")))
+    for r in results:
+        used = r["cpu_us"]
+        total = None if None in used.values() else sum(used.values())
+        cells = ("        -" if value is None else f"{value:>9.0f}" for value in (*used.values(), total))
+        print(f"{r['name']:<14} " + " ".join(cells))
 
 
 def check_targets(rounds: list[dict[str, dict]], results: list[dict], args) -> list[dict]:
