@@ -59,7 +59,10 @@ def _lower_priority(**_) -> None:
     from django.conf import settings
 
     if settings.WORKER_NICENESS:
-        os.nice(settings.WORKER_NICENESS)
+        try:
+            os.nice(settings.WORKER_NICENESS)
+        except OSError as exc:  # a sandbox may refuse even lowering one's priority: run as started
+            logger.warning("could not lower the worker's CPU priority: %s", exc)
 
 
 @signals.worker_process_shutdown.connect
