@@ -151,10 +151,12 @@ def test_template_analytics_by_version_and_daily(reader, workspace):
 
     generation(lesson, version=v1, at=today - timedelta(days=2, hours=-1), rating=2, effectiveness=0.4)
     generation(lesson, version=v1, at=today - timedelta(days=2, hours=-2), cache_hit=True)
-    generation(lesson, version=v2, at=now - timedelta(minutes=1), rating=5, effectiveness=0.9, cache_hit=True)
+    # Minutes ago, but today even when the test runs just after midnight.
+    just_now = [max(today, now - timedelta(minutes=minutes)) for minutes in (1, 2, 3)]
+    generation(lesson, version=v2, at=just_now[0], rating=5, effectiveness=0.9, cache_hit=True)
     generation(lesson, version=v2, at=today - timedelta(days=40), rating=4)  # before the daily window
-    generation(lesson_de, at=now - timedelta(minutes=2), rating=3)
-    generation(other, at=now - timedelta(minutes=3))
+    generation(lesson_de, at=just_now[1], rating=3)
+    generation(other, at=just_now[2])
 
     response = reader.get(f"{A}/templates/lesson")
     assert response.status_code == 200
@@ -275,7 +277,7 @@ def test_usage_reads_offsets_and_starts_mid_bucket(reader, usage_data):
 def test_usage_defaults_to_the_last_7_days_or_48_hours(reader, workspace):
     now = timezone.now()
     template = make_template(workspace, "quiz")
-    generation(template, at=now - timedelta(minutes=1))
+    generation(template, at=max(bucket_floor(now, "hour"), now - timedelta(minutes=1)))  # in this hour and day
     generation(template, at=now - timedelta(days=10))
 
     series = reader.get(f"{A}/usage").json()["series"]
