@@ -41,7 +41,8 @@ def snapshot(roots: dict[int, str]) -> dict | None:
             processes[pid] = (group, ticks)
     # user, nice, system, irq, softirq, steal; and what this process's ended children (wrk) used
     machine = busy[0] + busy[1] + busy[2] + busy[5] + busy[6] + busy[7]
-    children = round((os.times().children_user + os.times().children_system) * os.sysconf("SC_CLK_TCK"))
+    times = os.times()
+    children = round((times.children_user + times.children_system) * os.sysconf("SC_CLK_TCK"))
     return {"machine": machine, "processes": processes, "children": children}
 
 

@@ -18,10 +18,9 @@ import os
 import subprocess
 import sys
 import tempfile
-import uuid
 from pathlib import Path
 
-from tests.perf.profile_request import SCENARIOS
+from tests.perf.profile_request import SCENARIOS, setup_data
 
 ANCHOR_DIR = Path(__file__).parent / "anchor"
 ANCHOR = {
@@ -105,23 +104,6 @@ def loop(scenario: str, count: int) -> None:
         sys.exit(f"{scenario}: {method.upper()} {path} answered {statuses[-1]}")
     for _ in range(count):
         call()
-
-
-def setup_data() -> str:
-    """As tests/perf/profile_request.py: a workspace, a read key, the template and the profile its scenarios use."""
-    from django.core.management import call_command
-
-    from profiles.services import profile_create
-    from promptconfig.workspaces.services import api_key_create, workspace_get_or_create
-    from templates_app.services import template_create
-
-    call_command("migrate", verbosity=0)
-    workspace = workspace_get_or_create(slug=f"instructions-{uuid.uuid4().hex[:8]}")
-    _, key = api_key_create(workspace=workspace, name="instructions", scope="read")
-    body = "Explain {{ topic }} for {{ difficulty }} level students with a {{ learning_style }} preference."
-    template_create(workspace=workspace, actor="instructions", key="prof_lesson", name="L", template=body)
-    profile_create(workspace=workspace, user_id="prof_user", learning_style="visual")
-    return key
 
 
 if __name__ == "__main__":

@@ -72,23 +72,9 @@ def main() -> int:
     import django
 
     django.setup()
-    from django.core.management import call_command
     from django.test import Client
 
-    from profiles.services import profile_create
-    from promptconfig.workspaces.services import api_key_create, workspace_get_or_create
-    from templates_app.services import template_create
-
-    call_command("migrate", verbosity=0)
-    workspace = workspace_get_or_create(slug=f"profile-{uuid.uuid4().hex[:8]}")
-    _, key = api_key_create(workspace=workspace, name="profile", scope="read")
-    body = (
-        "Explain {{ topic }} for {{ difficulty }} level students with a {{ learning_style }} preference "
-        "({{ content_type }})."
-    )
-    template_create(workspace=workspace, actor="profile", key="prof_lesson", name="L", template=body)
-    profile_create(workspace=workspace, user_id="prof_user", learning_style="visual")
-    client = Client(HTTP_AUTHORIZATION=f"Bearer {key}", SERVER_NAME="127.0.0.1")
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {setup_data()}", SERVER_NAME="127.0.0.1")
     method, path, payload = SCENARIOS[args.scenario]
 
     def call():
@@ -121,6 +107,26 @@ def main() -> int:
     pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(args.top)
     print("\ntop functions by own time:\n" + "\n".join(out.getvalue().splitlines()[6:]))
     return 0
+
+
+def setup_data() -> str:
+    """Migrate, then a workspace of its own with the template and profile of the scenarios; its read key."""
+    from django.core.management import call_command
+
+    from profiles.services import profile_create
+    from promptconfig.workspaces.services import api_key_create, workspace_get_or_create
+    from templates_app.services import template_create
+
+    call_command("migrate", verbosity=0)
+    workspace = workspace_get_or_create(slug=f"profile-{uuid.uuid4().hex[:8]}")
+    _, key = api_key_create(workspace=workspace, name="profile", scope="read")
+    body = (
+        "Explain {{ topic }} for {{ difficulty }} level students with a {{ learning_style }} preference "
+        "({{ content_type }})."
+    )
+    template_create(workspace=workspace, actor="profile", key="prof_lesson", name="L", template=body)
+    profile_create(workspace=workspace, user_id="prof_user", learning_style="visual")
+    return key
 
 
 if __name__ == "__main__":
