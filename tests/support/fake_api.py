@@ -23,6 +23,26 @@ class LocalServer:
         self.server.server_close()
 
 
+class JsonHandler(BaseHTTPRequestHandler):
+    """A quiet request handler that answers JSON; a client that gave up (a timeout test) is no error."""
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status: int, body: object, headers: dict | None = None) -> None:
+        """`body` as JSON, or as it is when bytes (a malformed answer)."""
+        payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+        try:
+            self.send_response(status)
+            for name, value in {"Content-Type": "application/json", **(headers or {})}.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
 @dataclass
 class Seen:
     at: float  # time.monotonic()
@@ -46,7 +66,7 @@ class ScriptedApi(LocalServer):
     def __post_init__(self):
         api = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
@@ -54,18 +74,9 @@ class ScriptedApi(LocalServer):
                     Seen(time.monotonic(), "POST", self.path, dict(self.headers), json.loads(raw) if raw else None)
                 )
                 status, headers, body = api.answers[min(len(api.seen), len(api.answers)) - 1]
-                payload = b"" if body is None else json.dumps(body).encode()
-                self.send_response(status)
-                for name, value in {"Content-Type": "application/json", **headers}.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                self.reply(status, b"" if body is None else body, headers)
 
             do_GET = do_POST
-
-            def log_message(self, *args):
-                pass
 
         self.serve(Handler)
 

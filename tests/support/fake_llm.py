@@ -10,10 +10,9 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.support.fake_api import LocalServer
+from tests.support.fake_api import JsonHandler, LocalServer
 
 USAGE = {"prompt_tokens": 120, "completion_tokens": 45, "total_tokens": 165}
 
@@ -36,10 +35,7 @@ class FakeLLM(LocalServer):
 
 
 def _handler(fake: FakeLLM):
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):  # quiet
-            pass
-
+    class Handler(JsonHandler):
         def do_POST(self):
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length)
@@ -49,14 +45,14 @@ def _handler(fake: FakeLLM):
                 body = {}
             fake.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
             if self.path != "/v1/chat/completions":
-                return self._send(404, b'{"error": {"message": "not found"}}')
+                return self.reply(404, b'{"error": {"message": "not found"}}')
             if fake.mode == "hang":
                 time.sleep(fake.delay)
             if fake.mode == "malformed":
-                return self._send(200, b'{"choices": [{"message": {"content": "unterminated')
+                return self.reply(200, b'{"choices": [{"message": {"content": "unterminated')
             if fake.mode == "error":
                 error = {"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}}
-                return self._send(fake.error_status, json.dumps(error).encode())
+                return self.reply(fake.error_status, error)
             reply = fake.reply(body) if callable(fake.reply) else fake.reply
             answer = {
                 "id": "chatcmpl-fake",
@@ -65,16 +61,6 @@ def _handler(fake: FakeLLM):
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}],
                 "usage": USAGE,
             }
-            return self._send(200, json.dumps(answer).encode())
-
-        def _send(self, status: int, payload: bytes) -> None:
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-            except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout test)
-                pass
+            return self.reply(200, answer)
 
     return Handler

@@ -14,10 +14,9 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
-from tests.support.fake_api import LocalServer
+from tests.support.fake_api import JsonHandler, LocalServer
 
 
 @dataclass
@@ -89,10 +88,7 @@ ROUTES = [
 
 
 def _handler(fake: FakeProviders):
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):  # quiet
-            pass
-
+    class Handler(JsonHandler):
         def do_POST(self):
             parts = urlsplit(self.path)
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -102,32 +98,21 @@ def _handler(fake: FakeProviders):
             provider, match = found[0] if found else ("unknown", None)
             fake.requests.append(Recorded(provider, parts.path, parse_qs(parts.query), headers, body))
             if not found:
-                return self._send(404, {"error": {"message": "Unknown path", "path": self.path, "headers": headers}})
+                return self.reply(404, {"error": {"message": "Unknown path", "path": self.path, "headers": headers}})
             if fake.mode == "slow":
                 time.sleep(fake.delay)
             if fake.mode == "garbage":
-                return self._send(200, None, raw=b"<html>Bad gateway</html>")
+                return self.reply(200, b"<html>Bad gateway</html>")
             if fake.mode == "deep":
-                return self._send(200, None, raw=b"[" * 100_000)
+                return self.reply(200, b"[" * 100_000)
             if fake.mode == "leaky":
                 secret = next(
                     (headers[h] for h in ("authorization", "api-key", "x-api-key", "x-goog-api-key") if h in headers),
                     "",
                 )
                 message = f"Incorrect API key provided: {secret.removeprefix('Bearer ')}."
-                return self._send(401, {"error": {"message": message, "request_headers": headers}})
+                return self.reply(401, {"error": {"message": message, "request_headers": headers}})
             status, answer = fake.answer(provider, match.groupdict().get("model") or body.get("model", ""))
-            self._send(status, answer)
-
-        def _send(self, status: int, answer: dict | None, raw: bytes | None = None):
-            payload = raw if raw is not None else json.dumps(answer).encode()
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-            except (BrokenPipeError, ConnectionResetError):  # the probe gave up (timeout)
-                pass
+            self.reply(status, answer)
 
     return Handler
