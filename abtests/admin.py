@@ -127,7 +127,7 @@ class ABTestAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj: ABTest, form, change: bool) -> None:
         if not change:
-            obj.created_by = f"admin:{request.user.get_username()}"
+            obj.created_by = admin_actor(request)
             requested, obj.status = obj.status, Status.DRAFT
             if requested == Status.ACTIVE:
                 services.ab_test_start(obj)

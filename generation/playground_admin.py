@@ -18,6 +18,7 @@ from django.urls import reverse
 
 from generation.playground import Side, render_side, run_list, run_sides
 from promptconfig.common import llm
+from promptconfig.common.admin import admin_actor
 from promptconfig.common.errors import ApiError
 from promptconfig.common.variables import profile_prompt_variables, profile_user_ids
 from templates_app.admin import PromptTemplateAdmin
@@ -138,7 +139,7 @@ def _playground_page(request: HttpRequest, template_id: int) -> HttpResponse:
                     run_sides(
                         template,
                         sides,
-                        actor=f"admin:{request.user.get_username()}",
+                        actor=admin_actor(request),
                         model=data["model"],
                         params=form.params(),
                         profile_user_id=data.get("profile") or "",

@@ -16,13 +16,13 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.timezone import localtime
 
-from promptconfig.common.admin import ReadOnlyAdmin
+from promptconfig.common.admin import ReadOnlyAdmin, admin_actor
 from promptconfig.common.errors import ApiError
 from promptconfig_client.engine import RenderError
 from templates_app import admin_refinements, admin_views
 from templates_app.admin_bulk import BULK_ACTIONS, BulkActionForm
 from templates_app.admin_inlines import TemplateVersionInline, event_history_html
-from templates_app.admin_views import actor_for, can_publish
+from templates_app.admin_views import can_publish
 from templates_app.forms import LabelForm, PromptTemplateForm
 from templates_app.models import PromptTemplate, TemplateLabel, TemplateVersion
 from templates_app.review import save_warnings
@@ -262,7 +262,7 @@ class PromptTemplateAdmin(admin.ModelAdmin):
                 latest_before = template.latest_version_number
                 template_update(
                     template,
-                    actor=actor_for(request),
+                    actor=admin_actor(request),
                     publish=publish,
                     change_note=data["change_note"],
                     tags=data["tag_names"],
@@ -279,7 +279,7 @@ class PromptTemplateAdmin(admin.ModelAdmin):
             else:
                 template = template_create(
                     workspace=data["workspace"],
-                    actor=actor_for(request),
+                    actor=admin_actor(request),
                     key=data.get("key") or None,
                     language=data.get("language") or None,
                     tags=data["tag_names"],
@@ -310,11 +310,11 @@ class PromptTemplateAdmin(admin.ModelAdmin):
         return [f"{obj} — its versions and history are kept" for obj in objs], summary, perms_needed, []
 
     def delete_model(self, request, obj: PromptTemplate) -> None:
-        template_delete(template=obj, actor=actor_for(request))
+        template_delete(template=obj, actor=admin_actor(request))
 
     def delete_queryset(self, request, queryset) -> None:
         for template in queryset:
-            template_delete(template=template, actor=actor_for(request))
+            template_delete(template=template, actor=admin_actor(request))
 
     # --- custom views ---------------------------------------------------------------------------
     def history_view(self, request, object_id, extra_context=None):
@@ -358,7 +358,7 @@ class PromptTemplateAdmin(admin.ModelAdmin):
 
     @admin.action(description="Publish the latest version", permissions=["publish"])
     def publish_latest(self, request, queryset) -> None:
-        actor = actor_for(request)
+        actor = admin_actor(request)
 
         def work(template: PromptTemplate) -> str:
             notes = []
@@ -377,7 +377,7 @@ class PromptTemplateAdmin(admin.ModelAdmin):
 
     @admin.action(description="Roll back to the previous version", permissions=["publish"])
     def rollback(self, request, queryset) -> None:
-        actor = actor_for(request)
+        actor = admin_actor(request)
 
         def work(template: PromptTemplate) -> str:
             served = template.served_version
@@ -392,7 +392,7 @@ class PromptTemplateAdmin(admin.ModelAdmin):
         self._each(request, queryset, work, "Rolled back")
 
     def _lifecycle(self, request, queryset, status: str, verb: str) -> None:
-        actor = actor_for(request)
+        actor = admin_actor(request)
 
         def work(template: PromptTemplate) -> str:
             if template.status == status:
@@ -416,7 +416,7 @@ class PromptTemplateAdmin(admin.ModelAdmin):
 
     @admin.action(description="Fork (copy to <key>_fork as a draft)", permissions=["add"])
     def fork(self, request, queryset) -> None:
-        actor = actor_for(request)
+        actor = admin_actor(request)
 
         def work(template: PromptTemplate) -> str:
             fork = template_fork(template=template, new_key=free_fork_key(template), actor=actor, status=Status.DRAFT)

@@ -8,9 +8,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from promptconfig.common.admin import RecordAdmin
+from promptconfig.common.admin import RecordAdmin, admin_actor
 from promptconfig.common.errors import ApiError
-from templates_app.admin_views import actor_for
 from templates_app.bulk import MAX_ITEMS, bulk_job_create
 from templates_app.models import BulkItem, BulkJob, PromptTemplate
 from templates_app.tasks import bulk_job_run_task
@@ -42,7 +41,7 @@ def _queue(modeladmin, request, queryset, operation: str, item_of) -> None:
         try:
             job = bulk_job_create(
                 workspace=templates[0].workspace,
-                actor=actor_for(request),
+                actor=admin_actor(request),
                 operation=operation,
                 items=[item_of(template) for template in templates],
             )

@@ -19,6 +19,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
+from promptconfig.common.admin import admin_actor
 from promptconfig.common.errors import ApiError
 from promptconfig.common.variables import PROFILE_VARIABLES, profile_prompt_variables, profile_user_ids
 from promptconfig.events.models import Event
@@ -33,10 +34,6 @@ from templates_app.services import label_delete, label_set, version_publish
 
 LIVE_HEADER = "X-Preview-Live"
 PUBLISH_PERMISSION = "templates_app.publish_template"
-
-
-def actor_for(request: HttpRequest) -> str:
-    return f"admin:{request.user.get_username()}"
 
 
 def can_publish(request: HttpRequest) -> bool:
@@ -176,7 +173,7 @@ def label_view(model_admin: ModelAdmin, request: HttpRequest, object_id: str) ->
     try:
         if "remove" in request.POST:
             name = request.POST["remove"]
-            label_delete(template=template, name=name, actor=actor_for(request))
+            label_delete(template=template, name=name, actor=admin_actor(request))
             messages.success(request, f"Removed the label '{name}'.")
             return HttpResponseRedirect(change_url)
         form = LabelForm(request.POST, versions=_versions(template), served_number=None, prefix="label")
@@ -186,7 +183,7 @@ def label_view(model_admin: ModelAdmin, request: HttpRequest, object_id: str) ->
                     messages.error(request, error)
             return HttpResponseRedirect(change_url)
         name, number = form.cleaned_data["name"], form.cleaned_data["number"]
-        label_set(template=template, name=name, number=number, actor=actor_for(request))
+        label_set(template=template, name=name, number=number, actor=admin_actor(request))
     except ApiError as error:
         messages.error(request, error.message)
         return HttpResponseRedirect(change_url)
@@ -257,7 +254,7 @@ def publish_view(model_admin: ModelAdmin, request: HttpRequest, object_id: str) 
         messages.error(request, "Choose a version to serve.")
         return HttpResponseRedirect(change_url)
     try:
-        version_publish(template=template, number=number, actor=actor_for(request), rollback=rollback)
+        version_publish(template=template, number=number, actor=admin_actor(request), rollback=rollback)
     except ApiError as error:
         messages.error(request, error.message)
         return HttpResponseRedirect(change_url)
