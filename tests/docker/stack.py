@@ -16,10 +16,8 @@ import json
 import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +25,8 @@ from urllib.parse import urlsplit
 
 import psycopg
 import yaml
+
+from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "docker"
@@ -81,12 +81,6 @@ def image_exec(name: str) -> list[str]:
     """The image's ENTRYPOINT or CMD (exec form)."""
     (arguments,) = [arguments for instruction, arguments in dockerfile_instructions() if instruction == name]
     return json.loads(arguments)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -251,13 +245,3 @@ def nginx(stack: Stack, upstreams: list[int]):
     finally:
         process.terminate()
         process.wait(timeout=20)
-
-
-def wait_for(predicate, timeout: float, what: str, step: float = 0.3):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(step)
-    raise AssertionError(f"timed out waiting for {what}")

@@ -257,4 +257,3 @@ def test_the_alert_rule_on_failing_webhook_deliveries():
     assert set(re.findall(r"\b(webhook_[a-z_]+?)(?:_total)?\b", rule["expr"])) == {"webhook_deliveries"}
     assert set(re.findall(r"(\w+)\s*!?=", rule["expr"])) == {"outcome"}
     assert rule["expr"].count("(") == rule["expr"].count(")") and rule["annotations"]["summary"]
-

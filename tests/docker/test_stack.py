@@ -10,8 +10,8 @@ import httpx
 import pytest
 from django.conf import settings
 
-from tests.docker.stack import DOCKER, Stack, nginx, wait_for
-from tests.support.servers import database_url_for_tests
+from tests.docker.stack import DOCKER, Stack, nginx
+from tests.support.servers import database_url_for_tests, wait_for
 
 pytestmark = [
     pytest.mark.postgres,
