@@ -13,8 +13,8 @@ def _webhook_settings(settings):
 
 
 @pytest.fixture
-def admin(make_client, workspace):
-    return make_client(workspace, "admin")
+def admin(api_client):
+    return api_client
 
 
 def types_since(mark: int, workspace=None) -> list[str]:
