@@ -103,6 +103,7 @@ class RuntimeView(WorkspaceScopedMixin, APIView):
     required_scope = "read"  # the API contract lets read keys make runtime calls
     throttle_scope = "runtime"
     penalize_slow = True  # renders the caller's templates: a slow one puts the key in the penalty box
+    fast_path = True  # plain calls skip the generic dispatch (promptconfig/workspaces/fastpath.py)
 
     def each_item(self, request, serializer_class, work: Callable) -> list[tuple[Any, dict | None]]:
         """A batch body's items, each validated and given to `work` (with the request's deadline): (its result,

@@ -24,6 +24,7 @@ class ProfileViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
     filterset_class = ProfileFilter
     lookup_field = "user_id"
     lookup_value_regex = r"[^/]+"  # client ids hold '@', '.', ':', '|'…; a '/' cannot be addressed
+    fast_path = True  # plain calls skip the generic dispatch (promptconfig/workspaces/fastpath.py)
 
     def get_queryset(self):
         return profile_list(workspace=self.workspace)

@@ -64,6 +64,8 @@ MIDDLEWARE = [
     "promptconfig.common.middleware.ApiNoStoreMiddleware",
     "promptconfig.common.middleware.ApiGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Plain calls of the hot API views (generate, prompt-data, profile reads...) leave here, the rest go on.
+    "promptconfig.workspaces.fastpath.FastPathMiddleware",
     # The promptconfig.common ones are Django's and django-csp's middleware for pages outside /api/ only
     # (promptconfig/common/middleware.py): API calls authenticate with keys and skip them.
     "promptconfig.common.middleware.CSPMiddleware",
@@ -340,6 +342,9 @@ PROFILE_VARIABLES_SOURCE = "generation.playground.ProfileSource"
 # Each process keeps up to LOCAL_CACHE_ENTRIES cache entries in memory (0: none), checked against a
 # per-workspace epoch in Redis on every request and never older than LOCAL_CACHE_SECONDS
 # (promptconfig/common/cache.py).
+# Plain calls of the hot API views skip the site's other middleware and DRF's generic dispatch
+# (promptconfig/workspaces/fastpath.py); off, every call takes the normal way (same answers, more CPU).
+API_FAST_PATH = env_bool("API_FAST_PATH", default=True)
 LOCAL_CACHE_ENTRIES = env_int("LOCAL_CACHE_ENTRIES", 2000)
 LOCAL_CACHE_SECONDS = env_int("LOCAL_CACHE_SECONDS", 30)
 # GET /metrics requires "Authorization: Bearer <METRICS_TOKEN>". Without a token it is served only when

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.core.signals import request_finished, request_started
 from django.db import transaction
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -166,17 +166,17 @@ def _read_and_count(keys: list[str], tally: Tally | None) -> tuple[dict[str, Any
     local-memory cache (the embedded default) the same, in process."""
     if tally is None:
         return cache.get_many(keys), None  # {} when Redis is down
-    client = getattr(cache, "client", None)
+    backend = caches["default"]  # once: each attribute of the `cache` proxy looks the backend up again
+    client = getattr(backend, "client", None)
     if not hasattr(client, "get_client"):  # not django-redis
-        cache.add(tally.counter, 0, tally.seconds)
+        backend.add(tally.counter, 0, tally.seconds)
         try:
-            return cache.get_many(keys), cache.incr(tally.counter)
+            return backend.get_many(keys), backend.incr(tally.counter)
         except ValueError:  # expired in between
-            return cache.get_many(keys), None
+            return backend.get_many(keys), None
     try:
-        counter = cache.make_key(tally.counter)
         redis = client.get_client(write=True)
-        names = [*(cache.make_key(key) for key in keys), counter]
+        names = [backend.make_key(key) for key in (*keys, tally.counter)]
         try:
             *values, count = redis_call(redis, "EVALSHA", _READ_AND_COUNT_SHA, len(names), *names, tally.seconds)
         except NoScriptError:  # Redis restarted or flushed its scripts: EVAL loads it again

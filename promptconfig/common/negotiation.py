@@ -3,7 +3,7 @@ Accept header that takes anything or JSON. Parsing the header costs each call mo
 
 from rest_framework.negotiation import DefaultContentNegotiation
 
-_ANY_OR_JSON = frozenset({"", "*/*", "application/json"})
+ANY_OR_JSON = frozenset({"", "*/*", "application/json"})
 
 
 class ContentNegotiation(DefaultContentNegotiation):
@@ -11,7 +11,7 @@ class ContentNegotiation(DefaultContentNegotiation):
         if (
             len(renderers) == 1
             and format_suffix is None
-            and request.META.get("HTTP_ACCEPT", "") in _ANY_OR_JSON
+            and request.META.get("HTTP_ACCEPT", "") in ANY_OR_JSON
             and "format=" not in request.META.get("QUERY_STRING", "")
         ):
             return renderers[0], renderers[0].media_type

@@ -30,6 +30,11 @@ def _current_trace_id() -> str:
 trace_id = _no_trace_id
 
 
+def active() -> bool:
+    """Whether this process traces (configure() has switched tracing on)."""
+    return _configured
+
+
 def enabled() -> bool:
     return bool(os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"))
 

@@ -2,7 +2,8 @@
 
 from dataclasses import dataclass
 
-from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework import HTTP_HEADER_ENCODING
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
 from promptconfig.common.ratelimit import scope_of_call
@@ -38,7 +39,8 @@ class ApiKeyAuthentication(BaseAuthentication):
     keyword = b"bearer"
 
     def authenticate(self, request):
-        parts = get_authorization_header(request).split()
+        # DRF's get_authorization_header reads request.headers, which copies every header: META has the one needed.
+        parts = request.META.get("HTTP_AUTHORIZATION", "").encode(HTTP_HEADER_ENCODING).split()
         if not parts:
             return None
         if parts[0].lower() != self.keyword or len(parts) != 2:

@@ -1,0 +1,180 @@
+"""The API's fast path: the common case of a hot call (generate, prompt-data, a profile read...) dispatched with
+what it needs and nothing else.
+
+A normal API call passes every middleware of the site (most of them return at once for /api/) and then DRF's
+generic `APIView.dispatch`, which builds the parsers, authenticators, permissions, throttles and renderers of
+the view for each request, negotiates the content type, and renders through a template response. Together
+that is about 0.9 M CPU instructions a call before any work (tests/perf/README.md), more than the whole of a
+bare DRF endpoint. This middleware, placed after the request id, the API guard and the security headers,
+takes the calls of views that set `fast_path = True` when they are plain: GET or POST, no query string, JSON
+or no `Accept`, a JSON body, a Bearer key. It runs the same authentication, scope check, throttle, parser,
+handler and exception handler as DRF would, in DRF's order, on a DRF `Request`, and renders the answer with
+the same JSON renderer, so a caller cannot tell the difference (tests/workspaces/test_fast_path.py compares
+both paths). Every other request, and every request while `API_FAST_PATH` is off or tracing is on (a span
+names its route in a middleware hook this path does not run), takes the normal way.
+"""
+
+import time
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
+from rest_framework.exceptions import APIException
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+
+from promptconfig.common import tracing
+from promptconfig.common.middleware import PrometheusAfterMiddleware
+from promptconfig.common.negotiation import ANY_OR_JSON
+from promptconfig.workspaces.throttling import charge_if_slow
+
+_PREFIX = "/api/"
+_SIMPLE = frozenset({"GET", "POST"})
+
+
+def _standard(view_class) -> bool:
+    """Whether a view asks for the fast path and uses the project's DRF classes, which the middleware builds once."""
+    return bool(
+        getattr(view_class, "fast_path", False)
+        and list(view_class.renderer_classes) == list(api_settings.DEFAULT_RENDERER_CLASSES)
+        and len(view_class.renderer_classes) == 1
+        and list(view_class.parser_classes) == list(api_settings.DEFAULT_PARSER_CLASSES)
+        and list(view_class.authentication_classes) == list(api_settings.DEFAULT_AUTHENTICATION_CLASSES)
+        and list(view_class.permission_classes) == list(api_settings.DEFAULT_PERMISSION_CLASSES)
+        and list(view_class.throttle_classes) == list(api_settings.DEFAULT_THROTTLE_CLASSES)
+        and view_class.content_negotiation_class is api_settings.DEFAULT_CONTENT_NEGOTIATION_CLASS
+    )
+
+
+class FastPathMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.metrics = PrometheusAfterMiddleware(get_response)  # the per-view series of the skipped one
+        self.renderer = api_settings.DEFAULT_RENDERER_CLASSES[0]()
+        self.parsers = [parser() for parser in api_settings.DEFAULT_PARSER_CLASSES]
+        self.authenticators = [authenticator() for authenticator in api_settings.DEFAULT_AUTHENTICATION_CLASSES]
+        self.permissions = [permission() for permission in api_settings.DEFAULT_PERMISSION_CLASSES]
+        self.negotiator = api_settings.DEFAULT_CONTENT_NEGOTIATION_CLASS()
+        self._views: dict = {}  # view callback -> its Allow header (as DRF computes it), or None: not fast
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        match = self._match(request)
+        if match is None:
+            return self.get_response(request)
+        request.get_host()  # ALLOWED_HOSTS, which CommonMiddleware checks on the normal path
+        request.resolver_match = match
+        self.metrics.process_request(request)
+        response = self._dispatch(request, match)
+        self.metrics.process_response(request, response)
+        return response
+
+    def _match(self, request: HttpRequest):
+        """The resolved view of a plain call to a fast-path view, else None (the normal path takes it)."""
+        meta = request.META
+        if (
+            not request.path_info.startswith(_PREFIX)
+            or request.method not in _SIMPLE
+            or meta.get("QUERY_STRING")
+            or meta.get("HTTP_ACCEPT", "") not in ANY_OR_JSON
+            or not settings.API_FAST_PATH
+            or tracing.active()
+            or getattr(request, "_force_auth_user", None) is not None
+        ):
+            return None
+        parts = meta.get("HTTP_AUTHORIZATION", "").split()
+        if len(parts) != 2 or parts[0].lower() != "bearer" or not parts[1].isascii():
+            return None
+        if request.method == "POST" and (request.content_type != "application/json" or request.content_params):
+            return None
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return None
+        callback = match.func
+        if callback not in self._views:
+            self._views[callback] = _allow_header(callback) if _standard(getattr(callback, "cls", None)) else None
+        if self._views[callback] is None:
+            return None
+        actions = getattr(callback, "actions", None)
+        handler = actions.get(request.method.lower()) if actions is not None else request.method.lower()
+        return match if handler and hasattr(callback.cls, handler) else None
+
+    def _dispatch(self, request: HttpRequest, match) -> HttpResponse:
+        """DRF's `APIView.dispatch` for this view, with the project's classes already built."""
+        callback, method = match.func, request.method.lower()
+        view = _view(callback, match.args, match.kwargs, method)
+        view.started = time.monotonic()
+        drf_request = Request(
+            request,
+            parsers=self.parsers,
+            authenticators=self.authenticators,
+            negotiator=self.negotiator,
+            parser_context={"view": view, "args": match.args, "kwargs": match.kwargs},
+        )
+        drf_request.accepted_renderer, drf_request.accepted_media_type = self.renderer, self.renderer.media_type
+        drf_request.version = drf_request.versioning_scheme = None
+        view.request = drf_request
+        try:
+            self._authenticate(drf_request)
+            for permission in self.permissions:
+                if not permission.has_permission(drf_request, view):
+                    view.permission_denied(drf_request)
+            for throttle_class in api_settings.DEFAULT_THROTTLE_CLASSES:  # stateful: one per request, as in DRF
+                throttle = throttle_class()
+                if not throttle.allow_request(drf_request, view):
+                    view.throttled(drf_request, throttle.wait())
+            response = getattr(view, method)(drf_request, *match.args, **match.kwargs)
+        except Exception as exc:
+            response = view.handle_exception(exc)
+        charge_if_slow(drf_request, view, view.started)
+        response["Allow"] = self._views[callback]
+        if isinstance(response, Response):
+            self._render(response)
+        return response
+
+    def _authenticate(self, drf_request: Request) -> None:
+        """DRF's `Request._authenticate` (which `request.user` runs), without first missing `_user` twice."""
+        for authenticator in self.authenticators:
+            try:
+                user_auth = authenticator.authenticate(drf_request)
+            except APIException:
+                drf_request.user = drf_request.auth = None
+                raise
+            if user_auth is not None:
+                drf_request._authenticator = authenticator
+                drf_request.user, drf_request.auth = user_auth
+                return
+        drf_request._authenticator, drf_request.user, drf_request.auth = None, None, None
+
+    def _render(self, response: Response) -> None:
+        """What `Response.render()` does with the JSON renderer, plus CommonMiddleware's Content-Length."""
+        content = self.renderer.render(response.data)
+        if content:
+            response["Content-Type"] = response.content_type or self.renderer.media_type
+        else:
+            del response["Content-Type"]
+        response.content = content
+        response["Content-Length"] = str(len(content))
+
+
+def _view(callback, args: tuple, kwargs: dict, method: str | None):
+    """The view instance, set up as DRF's as_view() does for each request."""
+    view = callback.cls(**callback.initkwargs)
+    actions = getattr(callback, "actions", None)
+    if actions is None:
+        view.setup(None, *args, **kwargs)
+    else:
+        if "get" in actions and "head" not in actions:
+            actions["head"] = actions["get"]
+        view.action_map = actions
+        for name, action in actions.items():
+            setattr(view, name, getattr(view, action))
+        view.args, view.kwargs = args, kwargs
+        view.action = actions.get(method)
+    view.format_kwarg = None
+    return view
+
+
+def _allow_header(callback) -> str:
+    return ", ".join(_view(callback, (), {}, None).allowed_methods)
