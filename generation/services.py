@@ -175,8 +175,8 @@ def generate(
 
     text, expires_at = read_through(cache_key, render, timeout=settings.PROMPT_CACHE_TTL, cache_type="prompt")
     elapsed = time.perf_counter() - started
-    metrics.prompt_generation_duration_seconds.labels(template_id=template.key).observe(elapsed)
-    metrics.prompts_generated_total.labels(template_id=template.key).inc()
+    metrics.child(metrics.prompt_generation_duration_seconds, template_id=template.key).observe(elapsed)
+    metrics.child(metrics.prompts_generated_total, template_id=template.key).inc()
     record = Generation(
         id=uuid.uuid4(),
         workspace=workspace,

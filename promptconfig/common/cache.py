@@ -231,7 +231,7 @@ def read_through(key: str, load: Callable[[], Any], *, timeout: int, cache_type:
             LOCAL.put(key, epoch, value, timeout)
     if cache_type:
         counter = metrics.cache_hits_total if hit else metrics.cache_misses_total
-        counter.labels(cache_type=cache_type, workspace=scope_of(key)).inc()
+        metrics.child(counter, cache_type=cache_type, workspace=scope_of(key)).inc()
     return value
 
 

@@ -7,6 +7,20 @@ created by docker/entrypoint.sh), so each process's samples are summed at scrape
 from django.conf import settings
 from prometheus_client import Counter, Gauge, Histogram
 
+_children: dict = {}
+
+
+def child(metric, **labels):
+    """`metric.labels(**labels)`, remembered: the hot path records a few samples on every request, and
+    prometheus_client's `labels()` checks and converts its arguments on every call before finding the child.
+    (Its children are never removed, so neither are these; a forked process's values reset themselves.)"""
+    key = (metric, *labels.values())
+    found = _children.get(key)
+    if found is None:
+        found = _children[key] = metric.labels(**labels)
+    return found
+
+
 prompt_generation_duration_seconds = Histogram(
     "prompt_generation_duration_seconds",
     "Time to resolve, render and log one prompt generation.",

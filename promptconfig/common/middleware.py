@@ -14,6 +14,7 @@ from django_prometheus.utils import Time, TimeSince
 
 from promptconfig.common.exceptions import is_api_path, json_error_response
 from promptconfig.common.logging import request_id_var
+from promptconfig.common.metrics import child
 
 logger = logging.getLogger("promptconfig.errors")
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -119,7 +120,7 @@ class PrometheusAfterMiddleware(prometheus.PrometheusAfterMiddleware):
     status/view/method, latency by view and method, exceptions by type and view."""
 
     def process_request(self, request):
-        self.metrics.requests_by_method.labels(method=self._method(request)).inc()
+        child(self.metrics.requests_by_method, method=self._method(request)).inc()
         request.prometheus_after_middleware_event = Time()
 
     def process_view(self, request, view_func, *view_args, **view_kwargs):
@@ -130,13 +131,13 @@ class PrometheusAfterMiddleware(prometheus.PrometheusAfterMiddleware):
 
     def process_response(self, request, response):
         method, view, status = self._method(request), self._get_view_name(request), str(response.status_code)
-        self.metrics.responses_by_status.labels(status=status).inc()
-        self.metrics.responses_by_status_view_method.labels(status=status, view=view, method=method).inc()
+        child(self.metrics.responses_by_status, status=status).inc()
+        child(self.metrics.responses_by_status_view_method, status=status, view=view, method=method).inc()
         started = getattr(request, "prometheus_after_middleware_event", None)
         if started is None:
             self.metrics.requests_unknown_latency.inc()
         else:
-            self.metrics.requests_latency_by_view_method.labels(view=view, method=request.method).observe(
+            child(self.metrics.requests_latency_by_view_method, view=view, method=request.method).observe(
                 TimeSince(started)
             )
         return response
