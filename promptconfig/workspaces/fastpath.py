@@ -31,6 +31,7 @@ from promptconfig.workspaces.throttling import charge_if_slow
 
 _PREFIX = "/api/"
 _SIMPLE = frozenset({"GET", "POST"})
+_PATHS = 1024
 
 
 def _standard(view_class) -> bool:
@@ -57,6 +58,7 @@ class FastPathMiddleware:
         self.permissions = [permission() for permission in api_settings.DEFAULT_PERMISSION_CLASSES]
         self.negotiator = api_settings.DEFAULT_CONTENT_NEGOTIATION_CLASS()
         self._views: dict = {}  # view callback -> its Allow header (as DRF computes it), or None: not fast
+        self._paths: dict = {}  # (urlconf, path) -> its ResolverMatch if a fast-path view's, else None
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         match = self._match(request)
@@ -87,30 +89,47 @@ class FastPathMiddleware:
             return None
         if request.method == "POST" and (request.content_type != "application/json" or request.content_params):
             return None
-        try:
-            match = resolve(request.path_info)
-        except Resolver404:
+        match = self._resolve(request.path_info)
+        if match is None:
             return None
         callback = match.func
-        if callback not in self._views:
-            self._views[callback] = _allow_header(callback) if _standard(getattr(callback, "cls", None)) else None
-        if self._views[callback] is None:
-            return None
         actions = getattr(callback, "actions", None)
         handler = actions.get(request.method.lower()) if actions is not None else request.method.lower()
         return match if handler and hasattr(callback.cls, handler) else None
 
+    def _resolve(self, path: str):
+        """The URL's match if it is a fast-path view's, else None; remembered per path (at most _PATHS of them),
+        as resolving walks the project's URL patterns, while the hot calls use a handful of paths."""
+        key = (settings.ROOT_URLCONF, path)
+        if key in self._paths:
+            return self._paths[key]
+        try:
+            match = resolve(path)
+        except Resolver404:
+            match = None
+        else:
+            callback = match.func
+            if callback not in self._views:
+                self._views[callback] = _allow_header(callback) if _standard(getattr(callback, "cls", None)) else None
+            if self._views[callback] is None:
+                match = None
+        if len(self._paths) >= _PATHS:
+            self._paths.clear()
+        self._paths[key] = match
+        return match
+
     def _dispatch(self, request: HttpRequest, match) -> HttpResponse:
         """DRF's `APIView.dispatch` for this view, with the project's classes already built."""
         callback, method = match.func, request.method.lower()
-        view = _view(callback, match.args, match.kwargs, method)
+        args, kwargs = match.args, dict(match.kwargs)  # the match is shared by every request of its path
+        view = _view(callback, args, kwargs, method)
         view.started = time.monotonic()
         drf_request = Request(
             request,
             parsers=self.parsers,
             authenticators=self.authenticators,
             negotiator=self.negotiator,
-            parser_context={"view": view, "args": match.args, "kwargs": match.kwargs},
+            parser_context={"view": view, "args": args, "kwargs": kwargs},
         )
         drf_request.accepted_renderer, drf_request.accepted_media_type = self.renderer, self.renderer.media_type
         drf_request.version = drf_request.versioning_scheme = None
@@ -124,7 +143,7 @@ class FastPathMiddleware:
                 throttle = throttle_class()
                 if not throttle.allow_request(drf_request, view):
                     view.throttled(drf_request, throttle.wait())
-            response = getattr(view, method)(drf_request, *match.args, **match.kwargs)
+            response = getattr(view, method)(drf_request, *args, **kwargs)
         except Exception as exc:
             response = view.handle_exception(exc)
         charge_if_slow(drf_request, view, view.started)
