@@ -11,6 +11,7 @@ between the two neither loses nor double-counts a record.
 import json
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
@@ -21,7 +22,7 @@ from django.db.models import F
 from generation.models import Generation
 from promptconfig.common import metrics
 from promptconfig.common.cache import redis_call, redis_connection
-from templates_app.models import PromptTemplate
+from templates_app.models import PromptTemplate, TemplateVersion
 
 logger = logging.getLogger("promptconfig.generation_log")
 
@@ -46,18 +47,47 @@ FIELDS = (
 )
 
 
+@dataclass
+class Record:
+    """One generation as the runtime makes it, before it is stored as a `Generation` row: a plain object, as
+    building a model instance costs a warm generate about a tenth of its Python calls."""
+
+    id: uuid.UUID
+    workspace_id: int
+    template_id: int
+    version: TemplateVersion
+    template_key: str
+    language: str
+    user_id: str
+    context: dict
+    variables: dict
+    text: str
+    cache_key: str
+    cache_hit: bool
+    ab_test_id: str
+    ab_variant: str
+    latency_ms: float
+    trace_id: str
+    expires_at: datetime
+    created_at: datetime
+
+    @property
+    def version_id(self) -> int:
+        return self.version.pk
+
+
 def _key(name: str) -> str:
     return cache.make_key(name)  # carries the deployment's CACHE_KEY_PREFIX
 
 
-def _row(record: Generation) -> dict:
+def _row(record: Record) -> dict:
     """A record as the queue carries it: its fields, with the id and times as text."""
     row = {name: getattr(record, name) for name in FIELDS}
     row.update(id=str(record.id), created_at=record.created_at.isoformat(), expires_at=record.expires_at.isoformat())
     return row
 
 
-def _encode(record: Generation) -> str:
+def _encode(record: Record) -> str:
     return json.dumps(_row(record), default=str)
 
 
@@ -116,7 +146,7 @@ def _store(rows: list[dict], *, skip_stored: bool = False) -> None:
         PromptTemplate.objects.filter(pk=template_id).update(usage_count=F("usage_count") + count)
 
 
-def generations_log(records: list[Generation]) -> None:
+def generations_log(records: list[Record]) -> None:
     if not records:
         return
     if settings.GENERATION_LOG_QUEUE:

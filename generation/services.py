@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from abtests.services import Routed, feedback_record, route
+from generation.log import Record
 from generation.models import Generation
 from profiles.selectors import profile_variables
 from promptconfig.common import metrics, tracing
@@ -114,7 +115,7 @@ def prompt_cache_key(workspace_id: int, version: TemplateVersion, applied: Mappi
 
 @dataclass
 class Generated:
-    record: Generation
+    record: Record
     deprecated: bool
     variables_applied: dict[str, Any]
     profile_found: bool
@@ -177,10 +178,10 @@ def generate(
     elapsed = time.perf_counter() - started
     metrics.child(metrics.prompt_generation_duration_seconds, template_id=template.key).observe(elapsed)
     metrics.child(metrics.prompts_generated_total, template_id=template.key).inc()
-    record = Generation(
+    record = Record(
         id=uuid.uuid4(),
-        workspace=workspace,
-        template=template,
+        workspace_id=workspace.pk,
+        template_id=template.pk,
         version=resolved.version,
         template_key=template.key,
         language=template.language,

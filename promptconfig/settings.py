@@ -60,9 +60,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
-    "promptconfig.common.middleware.RequestIdMiddleware",
-    "promptconfig.common.middleware.ApiNoStoreMiddleware",
-    "promptconfig.common.middleware.ApiGuardMiddleware",
+    "promptconfig.common.middleware.ApiMiddleware",  # request ids; API size guard and no-store
     "django.middleware.security.SecurityMiddleware",
     # Plain calls of the hot API views (generate, prompt-data, profile reads...) leave here, the rest go on.
     "promptconfig.workspaces.fastpath.FastPathMiddleware",

@@ -1,6 +1,6 @@
 import logging
 import re
-import uuid
+import secrets
 
 from csp import middleware as csp
 from django.conf import settings
@@ -20,50 +20,31 @@ logger = logging.getLogger("promptconfig.errors")
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
-class RequestIdMiddleware:
-    """Take a sane X-Request-ID from the caller or make one; log lines and the response carry it."""
+class ApiMiddleware:
+    """Three rules in one layer (each layer a request passes costs it a little):
+
+    - every request gets a sane `X-Request-ID` from the caller, or a new one; log lines and the response carry it;
+    - an API request whose size or query string cannot be served is refused before any view runs;
+    - an API answer carries keys, profiles and renders, so no cache may keep it unless the view said otherwise
+      (prompt-data sets its own `private, max-age`): `Cache-Control: no-store`.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.META.get("HTTP_X_REQUEST_ID", "")  # not request.headers: it would copy every header
-        request.request_id = incoming if _CLIENT_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.request_id = incoming if _CLIENT_REQUEST_ID.match(incoming) else secrets.token_hex(16)
         token = request_id_var.set(request.request_id)
         try:
-            response = self.get_response(request)
+            api = is_api_path(request)
+            response = (api and self._refusal(request)) or self.get_response(request)
         finally:
             request_id_var.reset(token)
+        if api and not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "no-store"
         response["X-Request-ID"] = request.request_id
         return response
-
-
-class ApiNoStoreMiddleware:
-    """API answers carry keys, profiles and renders: no cache may keep them unless the view said otherwise
-    (prompt-data sets its own `private, max-age`)."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
-        if is_api_path(request) and not response.has_header("Cache-Control"):
-            response["Cache-Control"] = "no-store"
-        return response
-
-
-class ApiGuardMiddleware:
-    """Refuse, before any view runs, API requests whose size or query string cannot be served."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if is_api_path(request):
-            refusal = self._refusal(request)
-            if refusal is not None:
-                return refusal
-        return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         """A non-DRF view under /api/ that fails still answers in the API contract's shape."""

@@ -18,6 +18,7 @@ increments the key's counter and reads its penalty in the same pipeline
 counts separately. With the cache down nothing is limited (the service keeps answering).
 """
 
+import functools
 import math
 import time
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ class Rate:
     seconds: int
 
 
+@functools.lru_cache(maxsize=64)  # every call reads its class's rate: parse each setting once
 def parse_rate(text: str) -> Rate | None:
     """`"600/min"` -> Rate(600, 60); empty or a zero count -> None (no limit). ValueError if malformed."""
     if not text or not text.strip():
