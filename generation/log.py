@@ -106,24 +106,32 @@ def _record(row: dict) -> Generation:
     )
 
 
-# On PostgreSQL a flushed batch is one COPY of the rows as the queue carries them: Django's bulk_create would
-# build a model instance per record and quote every value in Python (about 0.2 ms of the flushing worker's CPU
-# a record); COPY streams them, and PostgreSQL parses the ids and times.
-_COPY_COLUMNS = (*FIELDS, "id", "created_at", "expires_at", "feedback_metrics")
-_JSON_COLUMNS = ("context", "variables", "feedback_metrics")
+# On PostgreSQL a flushed batch is one statement: the queued JSON documents, joined into one array, become rows in
+# PostgreSQL itself (jsonb_populate_recordset names the columns after the keys), records already stored are
+# skipped (ON CONFLICT), and the templates' usage counts grow by the rows inserted. The flushing worker spends
+# no Python on a record: building a model per record and quoting its values cost it about 0.2 ms a record.
+_INSERTED = (*FIELDS, "id", "created_at", "expires_at")
 
 
-def _copy(rows: list[dict]) -> None:
-    columns = ", ".join(connection.ops.quote_name(column) for column in _COPY_COLUMNS)
-    table = connection.ops.quote_name(Generation._meta.db_table)
-    with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(
-                [
-                    json.dumps(row.get(column, {}), default=str) if column in _JSON_COLUMNS else row[column]
-                    for column in _COPY_COLUMNS
-                ]
+def _insert_json(documents: list[bytes]) -> None:
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(column) for column in _INSERTED)
+    generations, templates = quote(Generation._meta.db_table), quote(PromptTemplate._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH inserted AS (
+                INSERT INTO {generations} ({columns}, "feedback_metrics")
+                SELECT {columns}, '{{}}'::jsonb FROM jsonb_populate_recordset(NULL::{generations}, %s::jsonb)
+                ON CONFLICT (id) DO NOTHING
+                RETURNING template_id
             )
+            UPDATE {templates} AS template SET usage_count = template.usage_count + counted.n
+            FROM (SELECT template_id, count(*) AS n FROM inserted GROUP BY template_id) AS counted
+            WHERE template.id = counted.template_id
+            """,
+            [(b"[" + b",".join(documents) + b"]").decode()],
+        )
 
 
 @transaction.atomic
@@ -135,10 +143,7 @@ def _store(rows: list[dict], *, skip_stored: bool = False) -> None:
         ids = [row["id"] for row in rows]
         stored = {str(pk) for pk in Generation.objects.filter(pk__in=ids).values_list("pk", flat=True)}
         fresh = [row for row in rows if row["id"] not in stored]
-    if len(fresh) > 1 and connection.vendor == "postgresql":
-        _copy(fresh)
-    else:
-        Generation.objects.bulk_create([_record(row) for row in fresh])
+    Generation.objects.bulk_create([_record(row) for row in fresh])
     per_template: dict[int, int] = {}
     for row in fresh:
         per_template[row["template_id"]] = per_template.get(row["template_id"], 0) + 1
@@ -183,7 +188,10 @@ def generations_flush(*, batch_size: int = 500) -> int:
     moved = 0
     try:
         while raw := redis.lrange(_key(QUEUE_KEY), 0, batch_size - 1):
-            _store([_decode(item) for item in raw], skip_stored=True)
+            if connection.vendor == "postgresql":
+                _insert_json(raw)  # one statement: atomic on its own
+            else:
+                _store([_decode(item) for item in raw], skip_stored=True)
             redis.ltrim(_key(QUEUE_KEY), len(raw), -1)
             moved += len(raw)
     finally:
