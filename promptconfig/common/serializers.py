@@ -1,8 +1,10 @@
 """Serializer bases shared by the apps."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import ProhibitNullCharactersValidator
 from rest_framework import fields, serializers
 from rest_framework.exceptions import ValidationError
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 _SLOW = object()
 MAX_UNKNOWN_NAMED = 20
@@ -23,6 +25,14 @@ class StrictBody:
             if wrong := _wrong_json_types(self.fields, data):
                 raise ValidationError({name: [wrong[name]] for name in sorted(wrong)[:MAX_UNKNOWN_NAMED]})
         return super().to_internal_value(data)
+
+
+def _unencodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _is_number(value) -> bool:
@@ -55,6 +65,17 @@ def _wrong_json_types(declared, data: dict) -> dict[str, str]:
 
 # Fields whose run_validation is exactly "empty checks, to_internal_value, run_validators".
 _PLAIN_RUNS = (fields.Field.run_validation, fields.CharField.run_validation)
+# DRF gives every CharField these two; the fast path checks text for them inline (a NUL, an unencodable
+# surrogate: then DRF's own path runs them and answers its error).
+_TEXT_CHECKS = (ProhibitNullCharactersValidator, ProhibitSurrogateCharactersValidator)
+
+
+def _checks(field) -> tuple:
+    """The validators of a field the fast path runs itself: all but the text checks, remembered on the field."""
+    checks = field.__dict__.get("_fast_checks")
+    if checks is None:
+        checks = field._fast_checks = tuple(check for check in field.validators if not isinstance(check, _TEXT_CHECKS))
+    return checks
 
 
 class RequestSerializer(StrictBody, serializers.Serializer):
@@ -110,7 +131,13 @@ class RequestSerializer(StrictBody, serializers.Serializer):
                 ):
                     return _SLOW
                 value = field.to_internal_value(value)
-                field.run_validators(value)
+                if isinstance(value, str) and ("\x00" in value or (not value.isascii() and _unencodable(value))):
+                    return _SLOW
+                for check in _checks(field):  # DRF's run_validators less its error collection (errors go slow)
+                    if getattr(check, "requires_context", False):
+                        check(value, field)
+                    else:
+                        check(value)
                 if validate_field := getattr(self, f"validate_{name}", None):
                     value = validate_field(value)
                 result[name] = value

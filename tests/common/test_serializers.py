@@ -44,6 +44,8 @@ BODIES = [
     {"name": 12},  # DRF turns numbers into strings
     {"name": True},
     {"name": "a\x00b"},
+    {"name": "a\ud800"},  # a lone surrogate
+    {"name": "é"},
     {},
     {"note": "x"},
     {"name": "ab", "note": ""},
