@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
 from profiles.services import profile_create
-from promptconfig.workspaces.services import api_key_create, api_key_revoke
+from promptconfig.workspaces.services import api_key_revoke
 from templates_app.services import template_create
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -52,13 +52,6 @@ def dispatches(monkeypatch):
     return calls
 
 
-def _client(workspace, scope: str) -> APIClient:
-    _, plaintext = api_key_create(workspace=workspace, name=f"{scope} key", scope=scope)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {plaintext}")
-    return client
-
-
 def _answer(response) -> tuple[int, object, dict]:
     assert set(response.headers) >= VOLATILE_HEADERS
     assert response.get("Content-Length", str(len(response.content))) == str(len(response.content))
@@ -70,13 +63,13 @@ def _answer(response) -> tuple[int, object, dict]:
     return response.status_code, body, headers
 
 
-def both(settings, workspace, request, *, scope: str = "read", dispatches: list) -> tuple[int, object, dict]:
+def both(settings, make_client, workspace, request, *, dispatches: list) -> tuple[int, object, dict]:
     """`request(client)` answered the same with the fast path on (never reaching DRF's dispatch) and off."""
     answers = []
     for fast in (True, False):
         settings.API_FAST_PATH = fast
         before = len(dispatches)
-        answers.append(_answer(request(_client(workspace, scope))))
+        answers.append(_answer(request(make_client(workspace, "read"))))
         assert len(dispatches) - before == (0 if fast else 1)
     assert answers[0] == answers[1]
     return answers[0]
@@ -107,17 +100,18 @@ PROMPT_DATA = {"user_id": "ada", "template_id": "lesson"}
         ("post", "/api/v1/prompts/generate", {**GENERATE, "template_id": "nope"}, 404),
     ],
 )
-def test_the_fast_path_answers_as_the_normal_path(settings, data, dispatches, method, path, body, status):
+def test_the_fast_path_answers_as_the_normal_path(settings, make_client, data, dispatches, method, path, body, status):
     def request(client):
         return client.get(path) if method == "get" else client.post(path, body, format="json")
 
-    assert both(settings, data, request, dispatches=dispatches)[0] == status
+    assert both(settings, make_client, data, request, dispatches=dispatches)[0] == status
 
 
-def test_not_modified_and_malformed_json(settings, data, dispatches):
-    etag = _client(data, "read").post("/api/v1/prompt-data", PROMPT_DATA, format="json")["ETag"]
+def test_not_modified_and_malformed_json(settings, make_client, data, dispatches):
+    etag = make_client(data, "read").post("/api/v1/prompt-data", PROMPT_DATA, format="json")["ETag"]
     status, body, headers = both(
         settings,
+        make_client,
         data,
         lambda client: client.post("/api/v1/prompt-data", PROMPT_DATA, format="json", HTTP_IF_NONE_MATCH=etag),
         dispatches=dispatches,
@@ -126,6 +120,7 @@ def test_not_modified_and_malformed_json(settings, data, dispatches):
     assert "Content-Type" not in headers
     status, body, _ = both(
         settings,
+        make_client,
         data,
         lambda client: client.post("/api/v1/prompt-data", b'{"user_id": ', content_type="application/json"),
         dispatches=dispatches,
@@ -133,10 +128,11 @@ def test_not_modified_and_malformed_json(settings, data, dispatches):
     assert (status, body["error"]["code"]) == (400, "validation_error")
 
 
-def test_refusals_answer_alike(settings, data, dispatches):
+def test_refusals_answer_alike(settings, make_client, data, dispatches):
     # A write call with a read key.
     status, body, _ = both(
         settings,
+        make_client,
         data,
         lambda client: client.post("/api/v1/profiles", {"user_id": "bob"}, format="json"),
         dispatches=dispatches,
@@ -146,14 +142,14 @@ def test_refusals_answer_alike(settings, data, dispatches):
     statuses = []
     for fast in (True, False):
         settings.API_FAST_PATH = fast
-        response = _client(data, "write").post("/api/v1/profiles", {"user_id": "carl"}, format="json")
+        response = make_client(data, "write").post("/api/v1/profiles", {"user_id": "carl"}, format="json")
         statuses.append(response.status_code)
     assert statuses == [201, 409]
     # Over the rate limit: the key's second call in the window.
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "runtime": "1/min"}
     for fast in (True, False):
         settings.API_FAST_PATH = fast
-        client = _client(data, "read")
+        client = make_client(data, "read")
         assert client.get("/api/v1/profiles/ada").status_code == 200
         refused = client.get("/api/v1/profiles/ada")
         assert (refused.status_code, refused.json()["error"]["code"]) == (429, "rate_limited")
@@ -161,13 +157,11 @@ def test_refusals_answer_alike(settings, data, dispatches):
 
 
 @pytest.mark.parametrize("fast", [True, False])
-def test_unknown_and_revoked_keys(settings, data, fast):
+def test_unknown_and_revoked_keys(settings, make_client, data, fast):
     settings.API_FAST_PATH = fast
-    api_key, plaintext = api_key_create(workspace=data, name="k", scope="read")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {plaintext}")
+    client = make_client(data, "read")
     assert client.get("/api/v1/profiles/ada").status_code == 200
-    api_key_revoke(api_key=api_key)
+    api_key_revoke(api_key=client.api_key)
     for answer in (
         client.get("/api/v1/profiles/ada"),
         APIClient(HTTP_AUTHORIZATION="Bearer pc_nope").get("/api/v1/profiles/ada"),
@@ -176,8 +170,8 @@ def test_unknown_and_revoked_keys(settings, data, fast):
         assert answer["WWW-Authenticate"] == 'Bearer realm="api"'
 
 
-def test_unusual_calls_take_the_normal_path(settings, data, dispatches):
-    client = _client(data, "read")
+def test_unusual_calls_take_the_normal_path(settings, make_client, data, dispatches):
+    client = make_client(data, "read")
     assert client.get("/api/v1/profiles/ada", HTTP_ACCEPT="text/html").status_code == 406
     assert client.get("/api/v1/profiles?page=1").status_code == 200
     assert client.head("/api/v1/profiles/ada").status_code == 200
@@ -194,12 +188,12 @@ def _samples(name: str, **labels) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-def test_the_fast_path_records_the_same_metrics(settings, data):
+def test_the_fast_path_records_the_same_metrics(settings, make_client, data):
     settings.API_FAST_PATH = True
     labels = {"status": "200", "view": "profile-detail", "method": "GET"}
     before = _samples("django_http_responses_total_by_status_view_method_total", **labels)
     latency = _samples("django_http_requests_latency_seconds_by_view_method_count", view="profile-detail", method="GET")
-    assert _client(data, "read").get("/api/v1/profiles/ada").status_code == 200
+    assert make_client(data, "read").get("/api/v1/profiles/ada").status_code == 200
     assert _samples("django_http_responses_total_by_status_view_method_total", **labels) == before + 1
     assert (
         _samples("django_http_requests_latency_seconds_by_view_method_count", view="profile-detail", method="GET")
