@@ -177,6 +177,8 @@ def main() -> int:
                             for scenario in SCENARIOS
                         }
                     )
+                generated = sum(row[s.name]["requests"] for row in rounds for s in SCENARIOS if "generate" in s.path)
+                log_stored(database_url, redis_url, cache_prefix, workspace, generated)
         except KeyboardInterrupt:
             raise
         except BaseException:
@@ -265,6 +267,26 @@ def setup_data(base_url: str, write_key: str, rows: int) -> None:
         f"setup: {len(templates)} templates, {len(profiles)} profiles in {time.perf_counter() - started:.1f}s",
         file=sys.stderr,
     )
+
+
+def log_stored(database_url: str, redis_url: str, prefix: str, workspace: str, measured: int) -> None:
+    """The Celery worker must have moved every generation record of the run from the Redis queue into PostgreSQL:
+    wait (at most a minute) for the queue to empty, then count the workspace's stored records, which must be at
+    least the generate calls measured (the warm-ups and checks add more)."""
+    queue = f"{prefix}:1:generation-log:queue"  # django-redis' key for the cache key "generation-log:queue"
+    client = redis.Redis.from_url(redis_url, socket_timeout=5)
+    deadline = time.monotonic() + 60
+    while (waiting := client.llen(queue)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    with psycopg.connect(database_url, connect_timeout=5) as conn:
+        (stored,) = conn.execute(
+            "SELECT count(*) FROM generation_generation g JOIN workspaces_workspace w ON w.id = g.workspace_id"
+            " WHERE w.slug = %s",
+            [workspace],
+        ).fetchone()
+    print(f"generation log: {stored} records stored, {waiting} still queued", file=sys.stderr)
+    if waiting or stored < measured:
+        sys.exit(f"the generation log lost records: {measured} generate calls measured, {stored} stored")
 
 
 @contextlib.contextmanager
