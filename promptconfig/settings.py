@@ -337,12 +337,12 @@ HEALTH_BROKER_CHECK_SECONDS = env_int("HEALTH_BROKER_CHECK_SECONDS", 5)
 # Where the templates admin's "preview as user" gets a profile's prompt variables (promptconfig.common.variables):
 # the generation app, which knows profiles and the derived defaults.
 PROFILE_VARIABLES_SOURCE = "generation.playground.ProfileSource"
-# Each process keeps up to LOCAL_CACHE_ENTRIES cache entries in memory (0: none), checked against a
-# per-workspace epoch in Redis on every request and never older than LOCAL_CACHE_SECONDS
-# (promptconfig/common/cache.py).
 # Plain calls of the hot API views skip the site's other middleware and DRF's generic dispatch
 # (promptconfig/workspaces/fastpath.py); off, every call takes the normal way (same answers, more CPU).
 API_FAST_PATH = env_bool("API_FAST_PATH", default=True)
+# Each process keeps up to LOCAL_CACHE_ENTRIES cache entries in memory (0: none), checked against a
+# per-workspace epoch in Redis on every request and never older than LOCAL_CACHE_SECONDS
+# (promptconfig/common/cache.py).
 LOCAL_CACHE_ENTRIES = env_int("LOCAL_CACHE_ENTRIES", 2000)
 LOCAL_CACHE_SECONDS = env_int("LOCAL_CACHE_SECONDS", 30)
 # GET /metrics requires "Authorization: Bearer <METRICS_TOKEN>". Without a token it is served only when

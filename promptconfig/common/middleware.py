@@ -38,7 +38,8 @@ class ApiMiddleware:
         token = request_id_var.set(request.request_id)
         try:
             api = is_api_path(request)
-            response = (api and self._refusal(request)) or self.get_response(request)
+            refusal = self._refusal(request) if api else None
+            response = refusal or self.get_response(request)
         finally:
             request_id_var.reset(token)
         if api and not response.has_header("Cache-Control"):

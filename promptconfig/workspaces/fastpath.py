@@ -19,7 +19,6 @@ import time
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
-from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -34,16 +33,22 @@ _SIMPLE = frozenset({"GET", "POST"})
 _PATHS = 1024
 
 
+# A fast-path view must use the project's DRF classes: the middleware builds them once.
+_DEFAULTS = {
+    "renderer_classes": "DEFAULT_RENDERER_CLASSES",
+    "parser_classes": "DEFAULT_PARSER_CLASSES",
+    "authentication_classes": "DEFAULT_AUTHENTICATION_CLASSES",
+    "permission_classes": "DEFAULT_PERMISSION_CLASSES",
+    "throttle_classes": "DEFAULT_THROTTLE_CLASSES",
+}
+
+
 def _standard(view_class) -> bool:
-    """Whether a view asks for the fast path and uses the project's DRF classes, which the middleware builds once."""
+    """Whether a view asks for the fast path and uses the project's DRF classes (one renderer)."""
     return bool(
         getattr(view_class, "fast_path", False)
-        and list(view_class.renderer_classes) == list(api_settings.DEFAULT_RENDERER_CLASSES)
         and len(view_class.renderer_classes) == 1
-        and list(view_class.parser_classes) == list(api_settings.DEFAULT_PARSER_CLASSES)
-        and list(view_class.authentication_classes) == list(api_settings.DEFAULT_AUTHENTICATION_CLASSES)
-        and list(view_class.permission_classes) == list(api_settings.DEFAULT_PERMISSION_CLASSES)
-        and list(view_class.throttle_classes) == list(api_settings.DEFAULT_THROTTLE_CLASSES)
+        and all(list(getattr(view_class, name)) == list(getattr(api_settings, key)) for name, key in _DEFAULTS.items())
         and view_class.content_negotiation_class is api_settings.DEFAULT_CONTENT_NEGOTIATION_CLASS
     )
 
@@ -56,6 +61,7 @@ class FastPathMiddleware:
         self.parsers = [parser() for parser in api_settings.DEFAULT_PARSER_CLASSES]
         self.authenticators = [authenticator() for authenticator in api_settings.DEFAULT_AUTHENTICATION_CLASSES]
         self.permissions = [permission() for permission in api_settings.DEFAULT_PERMISSION_CLASSES]
+        self.throttle_classes = api_settings.DEFAULT_THROTTLE_CLASSES  # stateful: one of each per request, as in DRF
         self.negotiator = api_settings.DEFAULT_CONTENT_NEGOTIATION_CLASS()
         self._views: dict = {}  # view callback -> its Allow header (as DRF computes it), or None: not fast
         self._paths: dict = {}  # (urlconf, path) -> its ResolverMatch if a fast-path view's, else None
@@ -81,7 +87,8 @@ class FastPathMiddleware:
             or meta.get("HTTP_ACCEPT", "") not in ANY_OR_JSON
             or not settings.API_FAST_PATH
             or tracing.active()
-            or getattr(request, "_force_auth_user", None) is not None
+            or getattr(request, "_force_auth_user", None) is not None  # DRF's test client: its forced credentials
+            or getattr(request, "_force_auth_token", None) is not None
         ):
             return None
         parts = meta.get("HTTP_AUTHORIZATION", "").split()
@@ -135,11 +142,11 @@ class FastPathMiddleware:
         drf_request.version = drf_request.versioning_scheme = None
         view.request = drf_request
         try:
-            self._authenticate(drf_request)
+            drf_request._authenticate()  # what DRF's `request.user` runs, without first missing `_user` twice
             for permission in self.permissions:
                 if not permission.has_permission(drf_request, view):
                     view.permission_denied(drf_request)
-            for throttle_class in api_settings.DEFAULT_THROTTLE_CLASSES:  # stateful: one per request, as in DRF
+            for throttle_class in self.throttle_classes:
                 throttle = throttle_class()
                 if not throttle.allow_request(drf_request, view):
                     view.throttled(drf_request, throttle.wait())
@@ -151,20 +158,6 @@ class FastPathMiddleware:
         if isinstance(response, Response):
             self._render(response)
         return response
-
-    def _authenticate(self, drf_request: Request) -> None:
-        """DRF's `Request._authenticate` (which `request.user` runs), without first missing `_user` twice."""
-        for authenticator in self.authenticators:
-            try:
-                user_auth = authenticator.authenticate(drf_request)
-            except APIException:
-                drf_request.user = drf_request.auth = None
-                raise
-            if user_auth is not None:
-                drf_request._authenticator = authenticator
-                drf_request.user, drf_request.auth = user_auth
-                return
-        drf_request._authenticator, drf_request.user, drf_request.auth = None, None, None
 
     def _render(self, response: Response) -> None:
         """What `Response.render()` does with the JSON renderer, plus CommonMiddleware's Content-Length."""
