@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import connection, transaction
 from django.db.models import F
 
@@ -156,7 +156,9 @@ def generations_log(records: list[Record]) -> None:
         return
     if settings.GENERATION_LOG_QUEUE:
         try:
-            redis_call(redis_connection(), "RPUSH", _key(QUEUE_KEY), *(_encode(record) for record in records))
+            backend = caches["default"]  # once: `redis_connection()` and `cache.make_key` each look it up again
+            queue = backend.make_key(QUEUE_KEY)
+            redis_call(backend.client.get_client(write=True), "RPUSH", queue, *(_encode(record) for record in records))
             return
         except Exception as exc:  # Redis down or refusing: store now rather than lose the records
             logger.warning("generation log queue unavailable, storing directly: %s", exc)

@@ -139,6 +139,9 @@ if REDIS_URL:
         }
     }
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+    # django-redis' default, spelled out: every request's end asks for it, and a setting that is absent costs
+    # each ask a failed lookup in Django's settings.
+    DJANGO_REDIS_CLOSE_CONNECTION = False
     DJANGO_REDIS_LOGGER = "promptconfig.cache"
 else:
     CACHES = {

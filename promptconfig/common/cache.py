@@ -15,9 +15,9 @@ when Redis missed a change (an outage during a write) to what the shared cache i
 import hashlib
 import logging
 import os
+import secrets
 import threading
 import time
-import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -36,18 +36,19 @@ from promptconfig.common import metrics
 logger = logging.getLogger("promptconfig.cache")
 
 _MISSING = object()
+Epoch = int | str  # an int (_new_epoch); a str in a deployment that last changed the scope before they were ints
 # {scope: epoch token, or None when the local level must not be used}; None outside a request.
-_epochs: ContextVar[dict[str, str | None] | None] = ContextVar("cache_epochs", default=None)
+_epochs: ContextVar[dict[str, Epoch | None] | None] = ContextVar("cache_epochs", default=None)
 
 
 class LocalCache:
     """A thread-safe LRU of (epoch, expiry, value) per key."""
 
     def __init__(self) -> None:
-        self._entries: OrderedDict[str, tuple[str, float, Any]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[Epoch, float, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: str, epoch: str | None = None) -> Any:
+    def get(self, key: str, epoch: Epoch | None = None) -> Any:
         """The value stored under `key` with this epoch (any epoch if None) and not expired, else _MISSING."""
         with self._lock:
             entry = self._entries.get(key)
@@ -56,7 +57,7 @@ class LocalCache:
             self._entries.move_to_end(key)
             return entry[2]
 
-    def put(self, key: str, epoch: str, value: Any, timeout: float) -> None:
+    def put(self, key: str, epoch: Epoch, value: Any, timeout: float) -> None:
         size = settings.LOCAL_CACHE_ENTRIES
         if size <= 0:
             return
@@ -131,6 +132,12 @@ def _epoch_key(scope: str) -> str:
     return f"epoch:{scope}"
 
 
+def _new_epoch() -> int:
+    """A new epoch token: 63 random bits. An integer, which django-redis stores as its digits and reads back
+    without unpickling (every request reads one or two)."""
+    return secrets.randbits(63)
+
+
 @dataclass(frozen=True)
 class Tally:
     """A counter to increment (created to expire after `seconds`) and a key to read with it, in the round trip
@@ -155,7 +162,7 @@ def request_epochs(*scopes: str, tally: Tally | None = None) -> tuple[int | None
     for scope in pending:
         epoch = found.get(_epoch_key(scope))
         if epoch is None:  # never set or lost (evicted, Redis restarted): start one; None if Redis is down
-            token = uuid.uuid4().hex
+            token = _new_epoch()
             epoch = token if cache.add(_epoch_key(scope), token, None) else None
         epochs[scope] = epoch
     return counted, found.get(tally.peek) if tally else None
@@ -238,7 +245,7 @@ def read_through(key: str, load: Callable[[], Any], *, timeout: int, cache_type:
 def bump(*keys: str) -> None:
     """Make the process-local entries of these keys' scopes stale everywhere (and for this request)."""
     scopes = set(map(scope_of, keys))
-    cache.set_many({_epoch_key(scope): uuid.uuid4().hex for scope in scopes}, None)
+    cache.set_many({_epoch_key(scope): _new_epoch() for scope in scopes}, None)
     epochs = _epochs.get()
     if epochs is not None:
         epochs.update(dict.fromkeys(scopes))

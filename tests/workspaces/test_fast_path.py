@@ -128,6 +128,23 @@ def test_not_modified_and_malformed_json(settings, make_client, data, dispatches
     assert (status, body["error"]["code"]) == (400, "validation_error")
 
 
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [(b"", "template_id"), (b"[" * 40 + b"]" * 40, "body"), (b'{"user_id": "a\\u0000b"}', "body")],
+    ids=["empty", "nested too deeply", "NUL"],
+)
+def test_bodies_the_parser_refuses(settings, make_client, data, dispatches, raw, field):
+    status, body, _ = both(
+        settings,
+        make_client,
+        data,
+        lambda client: client.post("/api/v1/prompt-data", raw, content_type="application/json"),
+        dispatches=dispatches,
+    )
+    assert (status, body["error"]["code"]) == (400, "validation_error"), body
+    assert field in body["error"]["details"], body
+
+
 def test_refusals_answer_alike(settings, make_client, data, dispatches):
     # A write call with a read key.
     status, body, _ = both(
