@@ -18,6 +18,8 @@ import io
 import time
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.urls import Resolver404, resolve
 from django.utils.datastructures import MultiValueDict
@@ -34,6 +36,14 @@ from promptconfig.workspaces.throttling import charge_if_slow
 _PREFIX = "/api/"
 _SIMPLE = frozenset({"GET", "POST"})
 _PATHS = 1024
+_ACCEPTED_HOSTS: set[tuple[str | None, str | None]] = set()  # (Host, X-Forwarded-Host) that get_host() accepted
+_HOST_SETTINGS = frozenset({"ALLOWED_HOSTS", "DEBUG", "USE_X_FORWARDED_HOST"})
+
+
+@receiver(setting_changed)
+def _forget_hosts(*, setting: str, **kwargs) -> None:
+    if setting in _HOST_SETTINGS:
+        _ACCEPTED_HOSTS.clear()
 
 
 # A fast-path view must use the project's DRF classes: the middleware builds them once.
@@ -95,7 +105,7 @@ class FastPathMiddleware:
         match = self._match(request)
         if match is None:
             return self.get_response(request)
-        request.get_host()  # ALLOWED_HOSTS, which CommonMiddleware checks on the normal path
+        self._check_host(request)
         request.resolver_match = match
         self.metrics.process_request(request)
         response = self._dispatch(request, match)
@@ -128,6 +138,18 @@ class FastPathMiddleware:
         actions = getattr(callback, "actions", None)
         handler = actions.get(request.method.lower()) if actions is not None else request.method.lower()
         return match if handler and hasattr(callback.cls, handler) else None
+
+    def _check_host(self, request: HttpRequest) -> None:
+        """`request.get_host()`, which raises DisallowedHost for a host outside ALLOWED_HOSTS (CommonMiddleware
+        asks it on the normal path); the Host headers it accepted are remembered (at most _PATHS of them) until
+        a setting it reads changes."""
+        meta = request.META
+        headers = (meta.get("HTTP_HOST"), meta.get("HTTP_X_FORWARDED_HOST"))
+        if headers[0] is None or headers not in _ACCEPTED_HOSTS:
+            request.get_host()
+            if len(_ACCEPTED_HOSTS) >= _PATHS:
+                _ACCEPTED_HOSTS.clear()
+            _ACCEPTED_HOSTS.add(headers)
 
     def _resolve(self, path: str):
         """The URL's match if it is a fast-path view's, else None; remembered per path (at most _PATHS of them),

@@ -201,6 +201,17 @@ def test_unusual_calls_take_the_normal_path(settings, make_client, data, dispatc
     assert APIClient().get("/api/v1/profiles/ada").status_code == 401  # no key: DRF's own answer
 
 
+def test_a_host_accepted_once_is_refused_after_allowed_hosts_change(settings, make_client, data, dispatches):
+    settings.API_FAST_PATH = True
+    settings.ALLOWED_HOSTS = ["api.example", "testserver"]
+    client = make_client(data, "read")
+    assert client.get("/api/v1/profiles/ada", HTTP_HOST="api.example").status_code == 200
+    settings.ALLOWED_HOSTS = ["testserver"]
+    assert client.get("/api/v1/profiles/ada", HTTP_HOST="api.example").status_code == 400
+    assert client.get("/api/v1/profiles/ada").status_code == 200
+    assert dispatches == []
+
+
 def _samples(name: str, **labels) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
