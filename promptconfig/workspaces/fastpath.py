@@ -145,8 +145,10 @@ class FastPathMiddleware:
         a setting it reads changes."""
         meta = request.META
         headers = (meta.get("HTTP_HOST"), meta.get("HTTP_X_FORWARDED_HOST"))
-        if headers[0] is None or headers not in _ACCEPTED_HOSTS:
-            request.get_host()
+        if headers in _ACCEPTED_HOSTS:
+            return
+        request.get_host()
+        if headers[0] is not None:  # without a Host header, get_host() builds the host from other variables
             if len(_ACCEPTED_HOSTS) >= _PATHS:
                 _ACCEPTED_HOSTS.clear()
             _ACCEPTED_HOSTS.add(headers)
