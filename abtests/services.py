@@ -4,7 +4,7 @@ import hashlib
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -94,6 +94,7 @@ class Routed:
     version: TemplateVersion
     test_id: str
     variant: str
+    until: datetime | None = None  # the test's expiry: the routing holds until then
 
 
 def route(*, template: PromptTemplate, user_id: str) -> Routed | None:
@@ -109,7 +110,7 @@ def route(*, template: PromptTemplate, user_id: str) -> Routed | None:
         return None
     variant = assignment_get_or_create(test=test, user_id=user_id)
     chosen, version = (template, test.version_a or version_for_caller(template)) if variant == "A" else b
-    return Routed(template=chosen, version=version, test_id=str(test.pk), variant=variant)
+    return Routed(template=chosen, version=version, test_id=str(test.pk), variant=variant, until=test.expires_at)
 
 
 def _servable_b(test: ABTest) -> tuple[PromptTemplate, TemplateVersion] | None:

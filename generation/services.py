@@ -1,7 +1,9 @@
 """The runtime path: resolve a template for a caller, collect variables, render (or reuse), log.
 
 Hot path: the template variants, the node map, pinned versions and profiles all come from the cache;
-a warm generation does one cache read per lookup, one render or one prompt-cache read, and one insert.
+a cold generation does one cache read per lookup, one render or one prompt-cache read, and logs one record. Each
+process keeps the prompt (and the prompt-data answer) that the same inputs made while nothing in the workspace
+changed (`memoized`), so a warm call does one lookup.
 """
 
 import hashlib
@@ -22,7 +24,7 @@ from generation.log import Record
 from generation.models import Generation
 from profiles.selectors import profile_variables
 from promptconfig.common import metrics, tracing
-from promptconfig.common.cache import read_through
+from promptconfig.common.cache import memoized, read_through
 from promptconfig.common.errors import ApiError
 from promptconfig.workspaces.models import Workspace
 from promptconfig_client.engine import RenderError
@@ -121,6 +123,33 @@ class Generated:
     profile_found: bool
 
 
+@dataclass(frozen=True)
+class Prompt:
+    """What a generate call's inputs make: the same for every call with those inputs while the workspace's cached
+    state holds, so it is memoized (`promptconfig.common.cache.memoized`)."""
+
+    resolved: Resolved
+    routed: Routed | None
+    applied: dict[str, Any]
+    cache_key: str
+    text: str
+    expires_at: datetime
+    rendered: bool  # rendered when it was made (not read from the prompt cache)
+    profile_found: bool
+
+
+def _memo_key(kind: str, workspace_id: int, inputs: tuple) -> str:
+    """The memo key of a runtime answer: its workspace (whose epoch it is checked against) and a digest of the
+    call's inputs. Their repr is exact for what a JSON body holds (`1`, `1.0` and `true` differ)."""
+    return f"{kind}:{workspace_id}:{hashlib.sha256(repr(inputs).encode()).hexdigest()}"
+
+
+def _holds(now: datetime, *ends: datetime | None) -> float:
+    """How many seconds a memoized runtime answer stays true: until the first of these ends (the prompt's expiry,
+    the end of the A/B test that routed the caller)."""
+    return min(((end - now).total_seconds() for end in ends if end is not None), default=settings.LOCAL_CACHE_SECONDS)
+
+
 def generate(
     *,
     workspace: Workspace,
@@ -138,6 +167,59 @@ def generate(
     `deadline` (time.monotonic() seconds) bounds the render; a batch passes the request's own."""
     started = time.perf_counter()
     context, custom_variables = context or {}, custom_variables or {}
+    now = timezone.now()
+    inputs = (user_id, template_id, node_name, language, version, label, context, custom_variables)
+    prompt, kept = memoized(
+        _memo_key("generate", workspace.pk, inputs),
+        lambda: _prompt(workspace, *inputs, now=now, deadline=deadline),
+    )
+    template, routed = prompt.resolved.template, prompt.routed
+    elapsed = time.perf_counter() - started
+    metrics.child(metrics.prompt_generation_duration_seconds, template_id=template.key).observe(elapsed)
+    metrics.child(metrics.prompts_generated_total, template_id=template.key).inc()
+    record = Record(
+        id=uuid.uuid4(),
+        workspace_id=workspace.pk,
+        template_id=template.pk,
+        version=prompt.resolved.version,
+        template_key=template.key,
+        language=template.language,
+        user_id=user_id,
+        context=dict(context),
+        variables=prompt.applied,
+        text=prompt.text,
+        cache_key=prompt.cache_key,
+        cache_hit=kept or not prompt.rendered,
+        ab_test_id=routed.test_id if routed else "",
+        ab_variant=routed.variant if routed else "",
+        latency_ms=round(elapsed * 1000, 3),
+        trace_id=tracing.trace_id(),
+        expires_at=prompt.expires_at,
+        created_at=now,
+    )
+    return Generated(
+        record=record,
+        deprecated=template.status == Status.DEPRECATED,
+        variables_applied=prompt.applied,
+        profile_found=prompt.profile_found,
+    )
+
+
+def _prompt(
+    workspace: Workspace,
+    user_id: str,
+    template_id: str | None,
+    node_name: str | None,
+    language: str | None,
+    version: int | None,
+    label: str | None,
+    context: Mapping[str, Any],
+    custom_variables: Mapping[str, Any],
+    *,
+    now: datetime,
+    deadline: float | None,
+) -> tuple[Prompt, float]:
+    """The prompt of `generate`'s inputs, rendered or read from the prompt cache; and how long it holds."""
     profile, resolved, routed = serving(
         workspace=workspace,
         user_id=user_id,
@@ -154,7 +236,6 @@ def generate(
     given = {name: variables[name] for name in sorted(resolved.used | resolved.declared) if name in variables}
     applied = {name: value for name, value in given.items() if name in resolved.used}
     cache_key = prompt_cache_key(workspace.pk, resolved.version, given, resolved.includes)
-    now = timezone.now()
     rendered = False
 
     def render() -> tuple[str, datetime]:
@@ -175,35 +256,17 @@ def generate(
         return text, now + timedelta(seconds=settings.PROMPT_CACHE_TTL)
 
     text, expires_at = read_through(cache_key, render, timeout=settings.PROMPT_CACHE_TTL, cache_type="prompt")
-    elapsed = time.perf_counter() - started
-    metrics.child(metrics.prompt_generation_duration_seconds, template_id=template.key).observe(elapsed)
-    metrics.child(metrics.prompts_generated_total, template_id=template.key).inc()
-    record = Record(
-        id=uuid.uuid4(),
-        workspace_id=workspace.pk,
-        template_id=template.pk,
-        version=resolved.version,
-        template_key=template.key,
-        language=template.language,
-        user_id=user_id,
-        context=dict(context),
-        variables=applied,
-        text=text,
+    prompt = Prompt(
+        resolved=resolved,
+        routed=routed,
+        applied=applied,
         cache_key=cache_key,
-        cache_hit=not rendered,
-        ab_test_id=routed.test_id if routed else "",
-        ab_variant=routed.variant if routed else "",
-        latency_ms=round(elapsed * 1000, 3),
-        trace_id=tracing.trace_id(),
+        text=text,
         expires_at=expires_at,
-        created_at=now,
-    )
-    return Generated(
-        record=record,
-        deprecated=template.status == Status.DEPRECATED,
-        variables_applied=applied,
+        rendered=rendered,
         profile_found=getattr(profile, "found", True),
     )
+    return prompt, _holds(now, expires_at, routed.until if routed else None)
 
 
 @dataclass
@@ -236,6 +299,24 @@ def prompt_data(
     answer, so the client's render agrees); the other variables the body and includes use, and the
     placeholders do not supply, are `optional_dynamic` (read only behind `is defined`, `default` and the like).
     """
+    inputs = (user_id, template_id, node_name, language, version, label)
+    data, _ = memoized(
+        _memo_key("prompt-data", workspace.pk, inputs), lambda: _prompt_data(workspace, *inputs, deadline)
+    )
+    return data
+
+
+def _prompt_data(
+    workspace: Workspace,
+    user_id: str,
+    template_id: str | None,
+    node_name: str | None,
+    language: str | None,
+    version: int | None,
+    label: str | None,
+    deadline: float | None,
+) -> tuple[PromptData, float]:
+    """`prompt_data`'s answer, and how long it holds."""
     profile, resolved, routed = serving(
         workspace=workspace,
         user_id=user_id,
@@ -273,7 +354,7 @@ def prompt_data(
         ),
         timeout=settings.PROMPT_CACHE_TTL,
     )
-    return PromptData(
+    data = PromptData(
         template=template,
         version=resolved.version,
         includes=resolved.includes,
@@ -284,6 +365,7 @@ def prompt_data(
         profile_found=getattr(profile, "found", True),
         ab_test=ab_test,
     )
+    return data, _holds(timezone.now(), routed.until if routed else None)
 
 
 def _replace_in_mean(mean: float, count: int, old: float | None, new: float) -> tuple[float, int]:

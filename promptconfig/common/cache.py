@@ -9,7 +9,8 @@ touches. A request reads the epochs it needs once, at its start, in one round tr
 called by the API-key authentication); outside a request (Celery, commands), for a scope whose epoch
 could not be read (Redis down), and for the rest of a request after it changed a scope, the local level
 is bypassed. Local entries also expire after `LOCAL_CACHE_SECONDS` at most, which bounds staleness
-when Redis missed a change (an outage during a write) to what the shared cache itself allows.
+when Redis missed a change (an outage during a write) to what the shared cache itself allows. Results made
+from such lookups can be kept the same way, in this process alone (`memoized`).
 """
 
 import hashlib
@@ -39,6 +40,8 @@ _MISSING = object()
 Epoch = int | str  # an int (_new_epoch); a str in a deployment that last changed the scope before they were ints
 # {scope: epoch token, or None when the local level must not be used}; None outside a request.
 _epochs: ContextVar[dict[str, Epoch | None] | None] = ContextVar("cache_epochs", default=None)
+# While `memoized` computes: the hit counters of the lookups made, to count again each time its result is served.
+_lookups: ContextVar[list | None] = ContextVar("cache_lookups", default=None)
 
 
 class LocalCache:
@@ -74,6 +77,7 @@ class LocalCache:
 
 
 LOCAL = LocalCache()
+MEMO = LocalCache()  # `memoized` results, apart: they must not push the entries they are made of out of LOCAL
 
 
 def redis_connection():
@@ -239,7 +243,49 @@ def read_through(key: str, load: Callable[[], Any], *, timeout: int, cache_type:
     if cache_type:
         counter = metrics.cache_hits_total if hit else metrics.cache_misses_total
         metrics.child(counter, cache_type=cache_type, workspace=scope_of(key)).inc()
+        lookups = _lookups.get()
+        if lookups is not None:
+            lookups.append(metrics.child(metrics.cache_hits_total, cache_type=cache_type, workspace=scope_of(key)))
     return value
+
+
+def memoized(key: str, compute: Callable[[], tuple[Any, float]]) -> tuple[Any, bool]:
+    """A result derived from cached lookups, kept by this process alone: (the result, whether it was kept).
+
+    `compute()` returns the result and how many seconds it stays true (it is kept at most LOCAL_CACHE_SECONDS,
+    and not at all for 0 or less). Like a local entry it is served only while the epoch of its key's scope holds,
+    so every lookup it is made of must be read through the cache in that same scope (`<namespace>:<workspace
+    id>:...`): any change there makes it stale, in every process. The hot runtime answers are memoized so: a
+    warm prompt-data call or generate costs one lookup instead of the five to seven they are made of. Each time a
+    kept result is served, the cache hits and misses its lookups counted are counted again, as hits: the
+    `cache_hits_total` series keep counting what the lookups would have found. Outside a request, and while the
+    scope's epoch is unknown, `compute()` runs every time. The result is shared: callers must not change it."""
+    epochs = _epochs.get()
+    epoch = None
+    if epochs is not None:
+        scope = scope_of(key)
+        if scope not in epochs:
+            request_epochs(scope)
+        epoch = epochs[scope]
+    if epoch is not None:
+        kept = MEMO.get(key, epoch)
+        if kept is not _MISSING:
+            value, lookups = kept
+            for counter in lookups:
+                counter.inc()
+            return value, True
+    outer = _lookups.get()
+    token = _lookups.set([])
+    try:
+        value, seconds = compute()
+        lookups = tuple(_lookups.get())
+    finally:
+        _lookups.reset(token)
+    if outer is not None:
+        outer.extend(lookups)
+    if epoch is not None and seconds > 0 and epochs.get(scope) == epoch:  # not if this request changed the scope
+        MEMO.put(key, epoch, (value, lookups), seconds)
+    return value, False
 
 
 def bump(*keys: str) -> None:

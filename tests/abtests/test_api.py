@@ -1,5 +1,6 @@
 """A/B tests through the API: the contract's endpoints, routing, metrics, results and error codes."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -217,6 +218,24 @@ def test_paused_completed_and_expired_tests_route_nobody(writer, reader, test_id
     assert reader.post("/api/v1/prompts/generate", gen, format="json").json()["ab_test"] is None
     writer.patch(url, {"status": "completed"}, format="json")
     assert reader.post("/api/v1/prompts/generate", gen, format="json").json()["ab_test"] is None
+
+
+def test_routing_ends_at_the_tests_expiry_though_the_routed_answers_are_kept(writer, reader, test_id):
+    """A warm answer is served from the process's memo (no lookup runs again): it must still end with the test."""
+    b_user = user_with("B", test_id)
+    expires = timezone.now() + timedelta(seconds=2)
+    ABTest.objects.filter(pk=test_id).update(expires_at=expires)
+    writer.post("/api/v1/cache/invalidate", {"pattern": "*"}, format="json")
+    gen = {"template_id": "lesson_a", "user_id": b_user, "context": {"topic": "tides"}}
+    data = {"template_id": "lesson_a", "user_id": b_user}
+    routed = {"test_id": test_id, "variant": "B"}
+    for _ in range(2):  # made, then served from the memo
+        assert reader.post("/api/v1/prompts/generate", gen, format="json").json()["ab_test"] == routed
+        assert reader.post("/api/v1/prompt-data", data, format="json").json()["ab_test"] == routed
+    time.sleep(max(0.0, (expires - timezone.now()).total_seconds()) + 0.05)
+    served = reader.post("/api/v1/prompts/generate", gen, format="json").json()
+    assert served["ab_test"] is None and served["template_used"] == "lesson_a"
+    assert reader.post("/api/v1/prompt-data", data, format="json").json()["ab_test"] is None
 
 
 @pytest.mark.parametrize("by", ["template_id", "node_name"])

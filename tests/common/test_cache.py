@@ -5,13 +5,16 @@ import time
 
 import pytest
 from django.core.cache import cache
+from prometheus_client import REGISTRY
 
 from promptconfig.common import cache as two_level
 from promptconfig.common.cache import (
     LOCAL,
+    MEMO,
     Tally,
     bump,
     forget,
+    memoized,
     read_through,
     redis_call,
     redis_connection,
@@ -34,8 +37,10 @@ def request():
 @pytest.fixture(autouse=True)
 def _empty_local():
     LOCAL.clear()
+    MEMO.clear()
     yield
     LOCAL.clear()
+    MEMO.clear()
 
 
 def test_scopes():
@@ -125,6 +130,81 @@ def test_a_lost_epoch_starts_a_new_one():
         assert read_through("templates:1:k", lambda: "never", timeout=60) == "v2"
     with request():
         assert read_through("templates:1:k", lambda: "never", timeout=60) == "v2"
+
+
+def _made(calls: list, value, seconds: float = 60):
+    """A memoized computation that reads one counted lookup and notes each run."""
+
+    def compute():
+        calls.append(value)
+        read_through("templates:1:k", lambda: "v", timeout=60, cache_type="template")
+        return value, seconds
+
+    return compute
+
+
+def _hits(workspace: str = "1") -> float:
+    return REGISTRY.get_sample_value("cache_hits_total", {"cache_type": "template", "workspace": workspace}) or 0
+
+
+def test_a_memoized_result_is_served_while_its_scope_holds_and_made_again_after_a_change(db):
+    calls = []
+    with request():
+        assert memoized("answer:1:x", _made(calls, "first")) == ("first", False)
+    with request():
+        assert memoized("answer:1:x", _made(calls, "never")) == ("first", True)
+        assert memoized("answer:2:x", _made(calls, "other workspace")) == ("other workspace", False)
+    forget("profiles:1:u")  # another process changed something of workspace 1
+    with request():
+        assert memoized("answer:1:x", _made(calls, "second")) == ("second", False)
+        assert memoized("answer:2:x", _made(calls, "never")) == ("other workspace", True)
+    assert calls == ["first", "other workspace", "second"]
+
+
+def test_a_served_memo_counts_its_lookups_as_cache_hits():
+    with request():
+        memoized("answer:1:x", _made([], "v"))
+    before = _hits()
+    with request():
+        memoized("answer:1:x", _made([], "never"))
+        memoized("answer:1:x", _made([], "never"))
+    assert _hits() == before + 2
+
+
+def test_a_memo_is_kept_for_the_seconds_its_result_holds(settings):
+    calls = []
+    with request():
+        memoized("answer:1:x", _made(calls, "expired at once", seconds=0))
+        memoized("answer:1:x", _made(calls, "short", seconds=0.05))
+        assert memoized("answer:1:x", _made(calls, "never")) == ("short", True)
+    time.sleep(0.06)
+    settings.LOCAL_CACHE_SECONDS = 0  # and never longer than local entries
+    with request():
+        memoized("answer:1:x", _made(calls, "capped"))
+    time.sleep(0.01)
+    with request():
+        memoized("answer:1:x", _made(calls, "again"))
+    assert calls == ["expired at once", "short", "capped", "again"]
+
+
+def test_no_memo_outside_a_request_after_a_write_in_it_or_with_the_local_level_off(settings):
+    calls = []
+    memoized("answer:1:x", _made(calls, "outside"))
+    memoized("answer:1:x", _made(calls, "outside again"))
+    with request():
+
+        def writes():
+            bump("templates:1:k")  # this request changed the scope while computing
+            return "written", 60
+
+        memoized("answer:1:x", writes)
+        memoized("answer:1:x", _made(calls, "after the write"))
+    settings.LOCAL_CACHE_ENTRIES = 0
+    with request():
+        memoized("answer:1:x", _made(calls, "off"))
+    with request():
+        memoized("answer:1:x", _made(calls, "still off"))
+    assert calls == ["outside", "outside again", "after the write", "off", "still off"]
 
 
 def test_the_rate_count_survives_a_flushed_script_and_a_closed_connection():

@@ -1,5 +1,7 @@
 """Generating prompts: the contract's runtime endpoints, precedence rules and error codes."""
 
+import time
+
 import pytest
 
 from generation.models import Generation
@@ -173,6 +175,17 @@ def test_an_inactive_template_is_not_served(client, lesson):
 
     cache.clear()
     assert code_of(generate(client, context={"topic": "x"})) == "template_not_published"
+
+
+def test_a_kept_prompt_expires_with_its_prompt_cache_entry(client, lesson, settings):
+    """A warm generate is served from the process's memo (no lookup runs again): it must still expire."""
+    settings.PROMPT_CACHE_TTL = 1
+    first = generate(client, context={"topic": "x"}).json()
+    again = generate(client, context={"topic": "x"}).json()
+    assert again["cache_hit"] is True and again["expires_at"] == first["expires_at"]
+    time.sleep(1.05)
+    later = generate(client, context={"topic": "x"}).json()
+    assert later["cache_hit"] is False and later["expires_at"] > first["expires_at"]
 
 
 def test_the_same_inputs_come_from_cache_and_different_inputs_never_do(client, lesson, alice, make_client, workspace):
