@@ -1,15 +1,16 @@
 """Where a request's CPU goes on the whole machine: CPU time by process group (read from /proc) while wrk runs.
 
 A group is a server's process tree (the project's gunicorn, the anchor's, the Celery worker and its beat), or
-Redis, PostgreSQL or wrk by process name; `kernel` is the rest of the machine's busy time (network softirq
-work, other processes). Clock ticks are 10 ms, so a group's figure is good to about 10 ms over the requests of
-one run. Linux only; elsewhere every figure is None.
+Redis, PostgreSQL or wrk by process name; `steal` is the time the hypervisor gave the machine's virtual CPUs to
+others while they had work (a virtual machine's noise: /proc/stat's steal column); `kernel` is the rest of the
+machine's busy time (network softirq work, other processes). Clock ticks are 10 ms, so a group's figure is good to
+about 10 ms over the requests of one run. Linux only; elsewhere every figure is None.
 """
 
 import os
 from pathlib import Path
 
-GROUPS = ("server", "redis", "postgres", "celery", "wrk", "kernel")
+GROUPS = ("server", "redis", "postgres", "celery", "wrk", "kernel", "steal")
 BY_NAME = {"redis-server": "redis", "postgres": "postgres", "wrk": "wrk"}
 
 
@@ -43,7 +44,7 @@ def snapshot(roots: dict[int, str]) -> dict | None:
     machine = busy[0] + busy[1] + busy[2] + busy[5] + busy[6] + busy[7]
     times = os.times()
     children = round((times.children_user + times.children_system) * os.sysconf("SC_CLK_TCK"))
-    return {"machine": machine, "processes": processes, "children": children}
+    return {"machine": machine, "steal": busy[7], "processes": processes, "children": children}
 
 
 def per_request(before: dict | None, after: dict | None, requests: int) -> dict[str, float | None]:
@@ -57,6 +58,7 @@ def per_request(before: dict | None, after: dict | None, requests: int) -> dict[
         earlier = before["processes"].get(pid)
         ticks[group] += used - (earlier[1] if earlier and earlier[0] == group else 0)
     ticks["wrk"] += after["children"] - before["children"]
+    ticks["steal"] = after["steal"] - before["steal"]
     ticks["kernel"] = after["machine"] - before["machine"] - sum(ticks.values())
     tick_us = 1e6 / os.sysconf("SC_CLK_TCK")
     return {group: round(ticks[group] * tick_us / requests, 1) for group in GROUPS}
