@@ -86,27 +86,31 @@ def resolve(template: PromptTemplate, version: TemplateVersion) -> Resolved:
     return Resolved(template=template, version=version, includes=includes, used=used, declared=set(version.variables))
 
 
-def serving(
-    *,
-    workspace: Workspace,
-    user_id: str,
-    template_id: str | None,
-    node_name: str | None,
-    language: str | None,
-    version: int | None,
-    label: str | None,
-) -> tuple[Mapping[str, Any], Resolved, Routed | None]:
+@dataclass(frozen=True)
+class Target:
+    """Who a runtime call is for and what it asks for: the caller's user, the template (by key or node), and
+    optionally a language, a pinned version or a label."""
+
+    user_id: str = ""
+    template_id: str | None = None
+    node_name: str | None = None
+    language: str | None = None
+    version: int | None = None
+    label: str | None = None
+
+
+def serving(workspace: Workspace, target: Target) -> tuple[Mapping[str, Any], Resolved, Routed | None]:
     """The caller's profile variables, and the version they get (by key or node; in the request's language,
     else the profile's, else the workspace's; by the lifecycle rules, then their A/B variant) with its includes."""
-    profile = profile_variables(workspace_id=workspace.pk, user_id=user_id)
+    profile = profile_variables(workspace_id=workspace.pk, user_id=target.user_id)
     template = template_for_caller(
         workspace=workspace,
-        template_id=template_id,
-        node_name=node_name,
-        language=language,
+        template_id=target.template_id,
+        node_name=target.node_name,
+        language=target.language,
         preferred=preferred_language(profile),
     )
-    template, chosen, routed = serve(template, user_id=user_id, version=version, label=label)
+    template, chosen, routed = serve(template, user_id=target.user_id, version=target.version, label=target.label)
     return profile, resolve(template, chosen), routed
 
 
@@ -138,7 +142,7 @@ class Prompt:
     profile_found: bool
 
 
-def _memo_key(kind: str, workspace_id: int, inputs: tuple) -> str:
+def _memo_key(kind: str, workspace_id: int, inputs: Any) -> str:
     """The memo key of a runtime answer: its workspace (whose epoch it is checked against) and a digest of the
     call's inputs. Their repr is exact for what a JSON body holds (`1`, `1.0` and `true` differ)."""
     return f"{kind}:{workspace_id}:{hashlib.sha256(repr(inputs).encode()).hexdigest()}"
@@ -168,10 +172,10 @@ def generate(
     started = time.perf_counter()
     context, custom_variables = context or {}, custom_variables or {}
     now = timezone.now()
-    inputs = (user_id, template_id, node_name, language, version, label, context, custom_variables)
+    target = Target(user_id, template_id, node_name, language, version, label)
     prompt, kept = memoized(
-        _memo_key("generate", workspace.pk, inputs),
-        lambda: _prompt(workspace, *inputs, now=now, deadline=deadline),
+        _memo_key("generate", workspace.pk, (target, context, custom_variables)),
+        lambda: _prompt(workspace, target, context, custom_variables, now=now, deadline=deadline),
     )
     template, routed = prompt.resolved.template, prompt.routed
     elapsed = time.perf_counter() - started
@@ -207,12 +211,7 @@ def generate(
 
 def _prompt(
     workspace: Workspace,
-    user_id: str,
-    template_id: str | None,
-    node_name: str | None,
-    language: str | None,
-    version: int | None,
-    label: str | None,
+    target: Target,
     context: Mapping[str, Any],
     custom_variables: Mapping[str, Any],
     *,
@@ -220,15 +219,7 @@ def _prompt(
     deadline: float | None,
 ) -> tuple[Prompt, float]:
     """The prompt of `generate`'s inputs, rendered or read from the prompt cache; and how long it holds."""
-    profile, resolved, routed = serving(
-        workspace=workspace,
-        user_id=user_id,
-        template_id=template_id,
-        node_name=node_name,
-        language=language,
-        version=version,
-        label=label,
-    )
+    profile, resolved, routed = serving(workspace, target)
     template = resolved.template
     variables = collect_variables(profile=profile, context=context, custom=custom_variables)
     # The render (and its cache key) gets every variable the version reads or declares; the answer lists as
@@ -299,33 +290,15 @@ def prompt_data(
     answer, so the client's render agrees); the other variables the body and includes use, and the
     placeholders do not supply, are `optional_dynamic` (read only behind `is defined`, `default` and the like).
     """
-    inputs = (user_id, template_id, node_name, language, version, label)
-    data, _ = memoized(
-        _memo_key("prompt-data", workspace.pk, inputs), lambda: _prompt_data(workspace, *inputs, deadline)
-    )
+    target = Target(user_id, template_id, node_name, language, version, label)
+    key = _memo_key("prompt-data", workspace.pk, target)
+    data, _ = memoized(key, lambda: _prompt_data(workspace, target, deadline))
     return data
 
 
-def _prompt_data(
-    workspace: Workspace,
-    user_id: str,
-    template_id: str | None,
-    node_name: str | None,
-    language: str | None,
-    version: int | None,
-    label: str | None,
-    deadline: float | None,
-) -> tuple[PromptData, float]:
+def _prompt_data(workspace: Workspace, target: Target, deadline: float | None) -> tuple[PromptData, float]:
     """`prompt_data`'s answer, and how long it holds."""
-    profile, resolved, routed = serving(
-        workspace=workspace,
-        user_id=user_id,
-        template_id=template_id,
-        node_name=node_name,
-        language=language,
-        version=version,
-        label=label,
-    )
+    profile, resolved, routed = serving(workspace, target)
     template = resolved.template
     placeholders = base_variables(profile)
     ab_test = {"test_id": routed.test_id, "variant": routed.variant} if routed else None
