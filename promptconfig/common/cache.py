@@ -222,13 +222,7 @@ def read_through(key: str, load: Callable[[], Any], *, timeout: int, cache_type:
     (store a sentinel such as "" or {} to cache "nothing there"). `cache_type` counts hits and misses.
 
     A value may come from the process-local level: it is shared, so callers must not change it."""
-    epochs = _epochs.get()
-    epoch = None
-    if epochs is not None:
-        scope = scope_of(key)
-        if scope not in epochs:  # usually read already, with the API key's
-            request_epochs(scope)
-        epoch = epochs[scope]
+    epoch = _epoch_of(key)
     value = _MISSING if epoch is None else LOCAL.get(key, epoch)
     hit = value is not _MISSING
     if not hit:
@@ -241,12 +235,25 @@ def read_through(key: str, load: Callable[[], Any], *, timeout: int, cache_type:
         if value is not None and epoch is not None:
             LOCAL.put(key, epoch, value, timeout)
     if cache_type:
-        counter = metrics.cache_hits_total if hit else metrics.cache_misses_total
-        metrics.child(counter, cache_type=cache_type, workspace=scope_of(key)).inc()
+        labels = {"cache_type": cache_type, "workspace": scope_of(key)}
+        hits = metrics.child(metrics.cache_hits_total, **labels)
+        (hits if hit else metrics.child(metrics.cache_misses_total, **labels)).inc()
         lookups = _lookups.get()
         if lookups is not None:
-            lookups.append(metrics.child(metrics.cache_hits_total, cache_type=cache_type, workspace=scope_of(key)))
+            lookups.append(hits)
     return value
+
+
+def _epoch_of(key: str) -> Epoch | None:
+    """The current request's epoch for the key's scope (read now if the request has not yet); None outside a
+    request and while the local levels must not be used."""
+    epochs = _epochs.get()
+    if epochs is None:
+        return None
+    scope = scope_of(key)
+    if scope not in epochs:  # usually read already, with the API key's
+        request_epochs(scope)
+    return epochs[scope]
 
 
 def memoized(key: str, compute: Callable[[], tuple[Any, float]]) -> tuple[Any, bool]:
@@ -260,13 +267,7 @@ def memoized(key: str, compute: Callable[[], tuple[Any, float]]) -> tuple[Any, b
     kept result is served, the cache hits and misses its lookups counted are counted again, as hits: the
     `cache_hits_total` series keep counting what the lookups would have found. Outside a request, and while the
     scope's epoch is unknown, `compute()` runs every time. The result is shared: callers must not change it."""
-    epochs = _epochs.get()
-    epoch = None
-    if epochs is not None:
-        scope = scope_of(key)
-        if scope not in epochs:
-            request_epochs(scope)
-        epoch = epochs[scope]
+    epoch = _epoch_of(key)
     if epoch is not None:
         kept = MEMO.get(key, epoch)
         if kept is not _MISSING:
@@ -283,7 +284,7 @@ def memoized(key: str, compute: Callable[[], tuple[Any, float]]) -> tuple[Any, b
         _lookups.reset(token)
     if outer is not None:
         outer.extend(lookups)
-    if epoch is not None and seconds > 0 and epochs.get(scope) == epoch:  # not if this request changed the scope
+    if epoch is not None and seconds > 0 and _epoch_of(key) == epoch:  # not if this request changed the scope
         MEMO.put(key, epoch, (value, lookups), seconds)
     return value, False
 
