@@ -159,9 +159,7 @@ def deprecation_headers(deprecated: bool) -> dict[str, str]:
 class GenerateView(RuntimeView):
     @extend_schema(request=GenerateRequestSerializer, responses=GENERATED)
     def post(self, request):
-        generated = services.generate(
-            workspace=self.workspace, **self.validated(GenerateRequestSerializer, request.data)
-        )
+        generated = services.generate(workspace=self.workspace, **self.validated_body(GenerateRequestSerializer))
         log.generations_log([generated.record])
         return Response(generate_body(generated), headers=deprecation_headers(generated.deprecated))
 
@@ -191,7 +189,7 @@ class BatchGenerateView(RuntimeView):
 class GeneratePromptView(RuntimeView):
     @extend_schema(request=GeneratePromptSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request):
-        data = self.validated(GeneratePromptSerializer, request.data)
+        data = self.validated_body(GeneratePromptSerializer)
         generated = services.generate(workspace=self.workspace, **data)
         log.generations_log([generated.record])
         record = generated.record
@@ -226,9 +224,7 @@ def prompt_data_body(data: services.PromptData) -> dict:
 class PromptDataView(RuntimeView):
     @extend_schema(request=PromptDataRequestSerializer, responses={200: PROMPT_DATA, 304: None})
     def post(self, request):
-        data = services.prompt_data(
-            workspace=self.workspace, **self.validated(PromptDataRequestSerializer, request.data)
-        )
+        data = services.prompt_data(workspace=self.workspace, **self.validated_body(PromptDataRequestSerializer))
         headers = {"ETag": data.etag, "Cache-Control": f"private, max-age={settings.PROMPT_DATA_TTL}"}
         if data.etag in {tag.strip() for tag in request.META.get("HTTP_IF_NONE_MATCH", "").split(",")}:
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
