@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+import orjson
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.db import connection, transaction
@@ -76,6 +77,9 @@ class Record:
         return self.version.pk
 
 
+_INSERTED = (*FIELDS, "id", "created_at", "expires_at")  # what the queue carries
+
+
 def _key(name: str) -> str:
     return cache.make_key(name)  # carries the deployment's CACHE_KEY_PREFIX
 
@@ -87,8 +91,14 @@ def _row(record: Record) -> dict:
     return row
 
 
-def _encode(record: Record) -> str:
-    return json.dumps(_row(record), default=str)
+def _encode(record: Record) -> bytes:
+    """A record as the queue carries it: `_row` as a JSON document. orjson writes one in about a tenth of the time
+    the standard library takes (it was a tenth of a warm generate's CPU instructions); an integer beyond 64 bits,
+    which only the standard library writes, takes that way."""
+    try:
+        return orjson.dumps({name: getattr(record, name) for name in _INSERTED}, default=str)
+    except orjson.JSONEncodeError:
+        return json.dumps(_row(record), default=str).encode()
 
 
 def _decode(raw: bytes) -> dict:
@@ -110,9 +120,6 @@ def _record(row: dict) -> Generation:
 # PostgreSQL itself (jsonb_populate_recordset names the columns after the keys), records already stored are
 # skipped (ON CONFLICT), and the templates' usage counts grow by the rows inserted. The flushing worker spends
 # no Python on a record: building a model per record and quoting its values cost it about 0.2 ms a record.
-_INSERTED = (*FIELDS, "id", "created_at", "expires_at")
-
-
 def _insert_json(documents: list[bytes]) -> None:
     quote = connection.ops.quote_name
     columns = ", ".join(quote(column) for column in _INSERTED)

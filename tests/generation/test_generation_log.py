@@ -1,6 +1,9 @@
 """The generation log through the Redis queue: off the request path, and nothing lost or counted twice."""
 
+from datetime import datetime, timedelta
+
 import pytest
+from django.conf import settings
 from django.test import override_settings
 
 from generation.log import QUEUE_KEY, _decode, _key, _store, generations_flush
@@ -113,3 +116,19 @@ def test_a_flushed_batch_stores_every_field_as_a_direct_write_does(queued, reade
     for prompt_id in queued_ids:
         stored = rows[prompt_id]
         assert stored == {**direct, "latency_ms": stored["latency_ms"], "cache_hit": stored["cache_hit"]}
+
+
+@pytest.mark.parametrize(
+    "context",
+    [
+        {"topic": 'é \\ \t "q" 😀', "f": 0.1, "deep": [1, {"a": None, "b": False}]},
+        {"topic": "x", "n": 2**64},  # beyond 64 bits: written by the standard library's encoder instead
+    ],
+)
+def test_a_queued_record_keeps_its_values_and_times_exactly(queued, reader, context):
+    answer = reader.post(GEN, {"template_id": "lesson", "context": context}, format="json").json()
+    assert generations_flush() == 1
+    stored = Generation.objects.get(pk=answer["prompt_id"])
+    assert stored.context == context and stored.variables["topic"] == context["topic"]
+    assert stored.expires_at == datetime.fromisoformat(answer["expires_at"].replace("Z", "+00:00"))
+    assert stored.expires_at - stored.created_at == timedelta(seconds=settings.PROMPT_CACHE_TTL)
