@@ -259,7 +259,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["promptconfig.workspaces.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["promptconfig.workspaces.permissions.HasScope"],
     "DEFAULT_THROTTLE_CLASSES": ["promptconfig.workspaces.throttling.ApiKeyThrottle"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["promptconfig.common.renderers.JSONRenderer"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "promptconfig.common.negotiation.ContentNegotiation",
     "DEFAULT_PARSER_CLASSES": ["promptconfig.common.parsers.SafeJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "promptconfig.common.pagination.PageNumberPagination",
