@@ -10,13 +10,17 @@ A WSGI server's thread keeps the same handles for its whole life, so these recei
 thread and then do Django's work on them: `close_if_unusable_or_obsolete()` on each database handle, `close()`
 on each cache. A change of DATABASES or CACHES (only tests make one) replaces Django's handles: the kept ones
 are forgotten then. `promptconfig/wsgi.py` installs them in place of Django's.
+
+Without DEBUG the server also skips `reset_queries`, which empties every database connection's query log at each
+request's start: that log is only written with DEBUG on (and then holds at most 9,000 queries).
 """
 
 import threading
 
+from django.conf import settings
 from django.core.cache import caches, close_caches
 from django.core.signals import request_finished, request_started, setting_changed
-from django.db import close_old_connections, connections
+from django.db import close_old_connections, connections, reset_queries
 from django.dispatch import receiver
 
 
@@ -58,3 +62,5 @@ def install() -> None:
             signal.connect(_close_old_connections)
     if request_finished.disconnect(close_caches):
         request_finished.connect(_close_caches)
+    if not settings.DEBUG:
+        request_started.disconnect(reset_queries)

@@ -8,7 +8,7 @@ import pytest
 from django.core.cache import close_caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.signals import request_finished, request_started
-from django.db import close_old_connections, connection, connections
+from django.db import close_old_connections, connection, connections, reset_queries
 from django.test import override_settings
 
 from promptconfig.common import request_signals
@@ -32,6 +32,7 @@ def installed():
             signal.connect(close_old_connections)
     if request_finished.disconnect(request_signals._close_caches):
         request_finished.connect(close_caches)
+    request_started.connect(reset_queries)  # once only, however often it is connected
 
 
 def test_djangos_receivers_are_replaced():
