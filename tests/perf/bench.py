@@ -71,7 +71,7 @@ class Target:
     scenario: str
     metric: str  # "ratio" (requests/s over `baseline`'s, at least `limit`) or "p99" (ms, at most `limit`)
     limit: float
-    baseline: str = ""
+    baseline: str = ""  # for "p99", the scenario whose p99 in the same run is printed beside it (not checked)
 
     def describe(self) -> str:
         if self.metric == "ratio":
@@ -84,7 +84,8 @@ TARGETS = [
     Target("generate", "ratio", 0.50, "anchor_render"),
     Target("prompt_data", "ratio", 0.60, "anchor_hello"),
     Target("profile", "ratio", 0.50, "anchor_hello"),
-    Target("generate", "p99", 10.0),
+    # Where the issue set it, anchor_render's p99 was 4.4 ms: 10 ms was 2.3 times the anchor's own.
+    Target("generate", "p99", 10.0, "anchor_render"),
 ]
 TARGET_CONNECTIONS = 8
 
@@ -462,8 +463,9 @@ def check_targets(rounds: list[dict[str, dict]], results: list[dict], args) -> l
             value, passed = statistics.median(per_round), statistics.median(per_round) >= target.limit
             shown = f"{value:.2f} (rounds: {', '.join(f'{ratio:.2f}' for ratio in per_round)})"
         else:
-            value = by_name[target.scenario]["p99_ms"]
-            passed, shown = value <= target.limit, f"{value:.2f} ms"
+            value, base = by_name[target.scenario]["p99_ms"], by_name[target.baseline]["p99_ms"]
+            passed = value <= target.limit
+            shown = f"{value:.2f} ms ({value / base:.1f}x {target.baseline}'s {base:.2f} ms)"
         print(f"  {'PASS' if passed else 'FAIL'}  {target.describe():<44} measured {shown}")
         checked.append({"target": target.describe(), "value": round(value, 3), "passed": passed})
     return checked
