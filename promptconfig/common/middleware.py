@@ -1,3 +1,4 @@
+import io
 import logging
 import re
 import secrets
@@ -7,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth import middleware as auth
 from django.contrib.messages import middleware as messages
 from django.contrib.sessions import middleware as sessions
+from django.core.handlers.wsgi import LimitedStream
 from django.http import HttpRequest, HttpResponse
 from django.middleware import clickjacking, csrf
 from django_prometheus import middleware as prometheus
@@ -56,17 +58,32 @@ class ApiMiddleware:
 
     @staticmethod
     def _refusal(request: HttpRequest) -> HttpResponse | None:
+        if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            # No Content-Length: Django would read an empty body, and a write would "succeed" without its data.
+            # A server that ends the stream at the last chunk (gunicorn) lets it be read here, within the limit.
+            if not request.META.get("wsgi.input_terminated"):
+                return json_error_response(
+                    400, "validation_error", "This server cannot read a chunked body: send a Content-Length."
+                )
+            body = request.META["wsgi.input"].read(settings.MAX_REQUEST_BYTES + 1)
+            if len(body) > settings.MAX_REQUEST_BYTES:
+                return _too_large()
+            request.META["CONTENT_LENGTH"] = str(len(body))
+            request._stream = LimitedStream(io.BytesIO(body), len(body))
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             return json_error_response(400, "validation_error", "Content-Length is not a number.")
         if length > settings.MAX_REQUEST_BYTES:
-            return json_error_response(
-                413, "payload_too_large", f"The request body exceeds {settings.MAX_REQUEST_BYTES} bytes."
-            )
+            return _too_large()
         if "\x00" in request.path or "%00" in request.META.get("QUERY_STRING", ""):
             return json_error_response(400, "validation_error", "The URL may not contain NUL characters.")
         return None
+
+
+def _too_large() -> HttpResponse:
+    message = f"The request body exceeds {settings.MAX_REQUEST_BYTES} bytes."
+    return json_error_response(413, "payload_too_large", message)
 
 
 def _site_only(base: type) -> type:

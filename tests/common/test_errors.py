@@ -1,5 +1,6 @@
 """Every failure under /api/ leaves in the contract's error shape, and nothing half-written stays."""
 
+import io
 import json
 
 import pytest
@@ -125,6 +126,35 @@ def test_the_body_limit_is_a_setting(api_client):
     assert post_raw(api_client, json.dumps({"name": "x" * 50, "scope": "read"})).status_code == 201
     response = post_raw(api_client, json.dumps({"name": "x" * 200, "scope": "read"}))
     assert response.status_code == 413
+
+
+def post_chunked(client, body: bytes, *, terminated: bool = True):
+    """A POST as a WSGI server hands over a chunked body: no Content-Length, the decoded bytes as the input
+    stream, and `wsgi.input_terminated` when the server ends that stream at the last chunk (gunicorn does)."""
+    environ = {"CONTENT_LENGTH": "", "HTTP_TRANSFER_ENCODING": "chunked", "wsgi.input": io.BytesIO(body)}
+    environ["wsgi.input_terminated"] = terminated
+    return client.generic("POST", KEYS, b"", content_type="application/json", **environ)
+
+
+def test_a_chunked_body_is_read_not_dropped(api_client):
+    response = post_chunked(api_client, json.dumps({"name": "chunked", "scope": "write"}).encode())
+    assert response.status_code == 201, response.content
+    assert ApiKey.objects.get(pk=response.json()["id"]).name == "chunked"
+
+
+@override_settings(MAX_REQUEST_BYTES=100, DATA_UPLOAD_MAX_MEMORY_SIZE=100)
+def test_a_chunked_body_over_the_limit_is_a_413(api_client):
+    response = post_chunked(api_client, json.dumps({"name": "x" * 200, "scope": "read"}).encode())
+    assert response.status_code == 413
+    assert error_of(response)["code"] == "payload_too_large"
+    assert not ApiKey.objects.filter(name="x" * 200).exists()
+
+
+def test_a_chunked_body_the_server_cannot_end_is_a_400(api_client):
+    response = post_chunked(api_client, json.dumps({"name": "chunked", "scope": "read"}).encode(), terminated=False)
+    assert response.status_code == 400
+    assert "Content-Length" in error_of(response)["message"]
+    assert not ApiKey.objects.filter(name="chunked").exists()
 
 
 @override_settings(ROOT_URLCONF="tests.common.urls")
