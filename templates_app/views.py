@@ -60,10 +60,16 @@ SUGGESTIONS = inline_serializer(
         ),
     },
 )
-CHANGES = serializers.DictField(
-    child=inline_serializer("Change", {"from": serializers.JSONField(), "to": serializers.JSONField()}),
-    help_text='`{"dotted.path": {"from", "to"}}`',
-)
+
+
+CHANGE = type(inline_serializer("Change", {"from": serializers.JSONField(), "to": serializers.JSONField()}))
+
+
+def changes_field() -> serializers.DictField:
+    """A new field each time: one instance under two names is bound to the last name only (the schema lost one)."""
+    return serializers.DictField(child=CHANGE(), help_text='`{"dotted.path": {"from", "to"}}`')
+
+
 COMPARISON = inline_serializer(
     "Comparison",
     {
@@ -73,8 +79,8 @@ COMPARISON = inline_serializer(
         "similarity": serializers.FloatField(min_value=0, max_value=1),
         "variables_added": serializers.ListField(child=serializers.CharField()),
         "variables_removed": serializers.ListField(child=serializers.CharField()),
-        "metadata_changes": CHANGES,
-        "model_config_changes": CHANGES,
+        "metadata_changes": changes_field(),
+        "model_config_changes": changes_field(),
     },
 )
 RELATIONSHIP_LISTS = inline_serializer(

@@ -45,3 +45,14 @@ def test_the_schema_states_key_rules_and_exact_patterns(client, db):
     retrieve = schema["paths"]["/api/v1/templates/{key}"]["get"]
     assert "409" in retrieve["responses"]
     assert {p["name"]: p["schema"].get("pattern") for p in retrieve["parameters"]}["label"]
+
+
+def test_the_comparison_schema_names_every_field_the_server_returns(writer, client):
+    """One field instance under two names was documented under the last name only: `metadata_changes` was
+    missing, and a generated client dropped it."""
+    writer.post("/api/v1/templates", {"key": "t", "name": "T", "template": "a"}, format="json")
+    writer.patch("/api/v1/templates/t", {"template": "b", "metadata": {"k": 1}}, format="json")
+    compared = writer.get("/api/v1/templates/t/versions/compare?from=1&to=2")
+    assert compared.status_code == 200, compared.content
+    documented = client.get("/api/schema/?format=json").json()["components"]["schemas"]["Comparison"]["properties"]
+    assert set(documented) == set(compared.json())
