@@ -187,6 +187,18 @@ def generations_queued() -> int | None:
         return None
 
 
+def generations_pending() -> bool:
+    """Whether a record may still be on its way to the database: the queue holds some, or a flush is running.
+    False with the queue off or Redis unreachable (nothing can arrive from it then)."""
+    if not settings.GENERATION_LOG_QUEUE:
+        return False
+    try:
+        return bool(redis_connection().exists(_key(QUEUE_KEY), _key(LOCK_KEY)))
+    except Exception as exc:
+        logger.warning("generation log queue unavailable: %s", exc)
+        return False
+
+
 def generations_flush(*, batch_size: int = 500) -> int:
     """Move queued records into the database; returns how many were taken off the queue."""
     if not settings.GENERATION_LOG_QUEUE:

@@ -20,7 +20,7 @@ from django.db.models import Avg, Count, Q, QuerySet
 from django.db.models.functions import TruncDay, TruncHour
 from django.utils import timezone
 
-from generation.log import generations_flush
+from generation.log import generations_flush, generations_pending
 from generation.models import Generation
 from promptconfig.common.errors import NotFound
 from promptconfig.workspaces.models import Workspace
@@ -37,7 +37,8 @@ FLUSH_ATTEMPTS = 6
 
 # --- prompt records ----------------------------------------------------------------------------
 def generation_get(*, workspace: Workspace, prompt_id: str) -> Generation:
-    """A stored prompt; one still in the log queue is flushed first (waiting briefly for another flusher)."""
+    """A stored prompt; one still in the log queue is flushed first (waiting briefly for another flusher, but not
+    when nothing is queued or being flushed: an unknown id is answered at once)."""
     try:
         uuid.UUID(str(prompt_id))
     except ValueError:
@@ -45,10 +46,14 @@ def generation_get(*, workspace: Workspace, prompt_id: str) -> Generation:
     records = Generation.objects.filter(workspace=workspace, pk=prompt_id).select_related("version")
     for attempt in range(FLUSH_ATTEMPTS):
         record = records.first()
-        if record is not None or not settings.GENERATION_LOG_QUEUE:
+        if record is not None or not settings.GENERATION_LOG_QUEUE or attempt == FLUSH_ATTEMPTS - 1:
             break
-        if not generations_flush() and attempt:
-            time.sleep(0.1)
+        if generations_flush():
+            continue  # moved some, ours among them perhaps: look again
+        if not generations_pending():  # nothing queued and no flush running: stored by now, or nowhere
+            record = records.first()
+            break
+        time.sleep(0.1)  # another process is flushing
     if record is None:
         raise NotFound("No such prompt.")
     return record

@@ -132,3 +132,29 @@ def test_a_queued_record_keeps_its_values_and_times_exactly(queued, reader, cont
     assert stored.context == context and stored.variables["topic"] == context["topic"]
     assert stored.expires_at == datetime.fromisoformat(answer["expires_at"].replace("Z", "+00:00"))
     assert stored.expires_at - stored.created_at == timedelta(seconds=settings.PROMPT_CACHE_TTL)
+
+
+def test_an_unknown_prompt_is_answered_at_once_when_nothing_is_queued(queued, reader, monkeypatch):
+    """Waiting for another flusher only makes sense while one runs: a lookup of a made-up id used to hold the
+    worker for half a second, so a read key could stall the service."""
+    monkeypatch.setattr("generation.selectors.time.sleep", lambda seconds: pytest.fail("waited for nothing"))
+    response = reader.get("/api/v1/prompts/00000000-0000-0000-0000-000000000000")
+    assert response.status_code == 404
+
+
+def test_a_lookup_waits_for_a_flush_that_another_process_is_running(queued, reader, monkeypatch):
+    from generation.log import LOCK_KEY
+
+    prompt_id = reader.post(GEN, {"template_id": "lesson", "context": {"topic": "x"}}, format="json").json()[
+        "prompt_id"
+    ]
+    _redis().set(_key(LOCK_KEY), "1", ex=60)  # another process is flushing: this one may not
+    waits = []
+
+    def other_flusher_finishes(seconds):
+        waits.append(seconds)
+        _redis().delete(_key(LOCK_KEY))
+
+    monkeypatch.setattr("generation.selectors.time.sleep", other_flusher_finishes)
+    response = reader.get(f"/api/v1/prompts/{prompt_id}")
+    assert response.status_code == 200 and waits == [0.1]
