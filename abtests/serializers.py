@@ -10,6 +10,9 @@ from promptconfig.workspaces.models import SLUG_VALIDATOR
 from templates_app.serializers import LANGUAGE_FIELD
 
 METRIC_NAME = r"^[A-Za-z0-9_.-]{1,100}$"
+# A metric value's largest magnitude: the analysis sums values and their squares over every participant, which
+# must stay finite (1e308 once made every analysis of its test fail).
+METRIC_VALUE_LIMIT = 1e12
 
 
 class ABTestSerializer(serializers.ModelSerializer):
@@ -95,7 +98,7 @@ class SelectQuerySerializer(serializers.Serializer):
 class MetricEventSerializer(RequestSerializer):
     user_id = serializers.CharField(max_length=200)
     metric = serializers.RegexField(METRIC_NAME)
-    value = serializers.FloatField()
+    value = serializers.FloatField(min_value=-METRIC_VALUE_LIMIT, max_value=METRIC_VALUE_LIMIT)
 
     def validate_value(self, value):
         if not math.isfinite(value):

@@ -7,6 +7,7 @@ import re
 from django.conf import settings
 from rest_framework import serializers
 
+from abtests.serializers import METRIC_VALUE_LIMIT
 from generation.models import Generation
 from promptconfig.common.serializers import RequestSerializer, StrictBody
 from promptconfig.workspaces.models import SLUG_VALIDATOR
@@ -67,7 +68,7 @@ class MetricsField(serializers.DictField):
         return {
             "type": "object",
             "propertyNames": {"pattern": METRIC_NAME},
-            "additionalProperties": {"type": "number"},
+            "additionalProperties": {"type": "number", "minimum": -METRIC_VALUE_LIMIT, "maximum": METRIC_VALUE_LIMIT},
             "maxProperties": settings.FEEDBACK_MAX_METRICS,
         }
 
@@ -88,8 +89,10 @@ class FeedbackSerializer(StrictBody, serializers.Serializer):
         for name, value in metrics.items():
             if not re.fullmatch(METRIC_NAME, name):
                 raise serializers.ValidationError(f"'{name[:64]}' is not a metric name: [a-z][a-z0-9_]{{0,63}}.")
-            if not math.isfinite(value):
-                raise serializers.ValidationError(f"Metric '{name}' needs a finite value.")
+            if not math.isfinite(value) or abs(value) > METRIC_VALUE_LIMIT:
+                raise serializers.ValidationError(
+                    f"Metric '{name}' needs a finite value within ±{METRIC_VALUE_LIMIT:g}."
+                )
         return metrics
 
     def validate(self, attrs):

@@ -385,3 +385,31 @@ def test_an_archived_template_a_is_gone_for_every_variant(writer, reader, test_i
     archive(writer, "lesson_a")
     gen = {"template_id": "lesson_a", "user_id": b_user, "context": {"topic": "x"}}
     assert answer(reader.post("/api/v1/prompts/generate", gen, format="json")) == (410, "gone")
+
+
+def test_metric_values_are_bounded_so_the_analysis_stays_finite(reader, test_id):
+    """A value of 1e308 was stored, and from then on every analysis of the test failed (an overflow summing
+    squares): results answered 500 for good."""
+    url = f"{TESTS}/{test_id}/metrics"
+    users = [
+        user_with(variant, test_id, prefix) for variant, prefix in (("A", "a"), ("A", "b"), ("B", "a"), ("B", "b"))
+    ]
+    for user in users:
+        reader.get(f"{TESTS}/{test_id}/select", {"user_id": user})
+    for bad in (1e308, -1e13):
+        assert answer(reader.post(url, {"user_id": users[0], "metric": "clicks", "value": bad}, format="json")) == (
+            400,
+            "validation_error",
+        )
+    for user, value in zip(users, (1e12, -1e12, 1e12, 1e12), strict=True):
+        response = reader.post(url, {"user_id": user, "metric": "clicks", "value": value}, format="json")
+        assert response.status_code == 201, response.content
+    prompt = reader.post(
+        "/api/v1/prompts/generate",
+        {"template_id": "lesson_a", "user_id": users[0], "context": {"topic": "x"}},
+        format="json",
+    ).json()
+    feedback = f"/api/v1/prompts/{prompt['prompt_id']}/feedback"
+    assert answer(reader.post(feedback, {"metrics": {"clicks": 1e300}}, format="json")) == (400, "validation_error")
+    results = reader.get(f"{TESTS}/{test_id}/results")
+    assert results.status_code == 200, results.content
