@@ -32,6 +32,7 @@ TRANSITIONS: dict[str, set[str]] = {
     Status.ARCHIVED: {Status.DRAFT},
 }
 CONTENT_FIELDS = ("template", "variables", "variable_schema", "model_config")
+MAX_TAGS = 50
 DESCRIPTIVE_FIELDS = ("name", "category", "description", "metadata", "priority", "node_name", "is_active")
 RESERVED_KEYS = {"search"}
 
@@ -132,9 +133,11 @@ def _check_node_name(*, workspace: Workspace, key: str, node_name: str) -> None:
 
 
 def _set_tags(template: PromptTemplate, names: Iterable[str]) -> None:
-    tags = [
-        Tag.objects.get_or_create(workspace_id=template.workspace_id, name=name)[0] for name in dict.fromkeys(names)
-    ]
+    names = list(dict.fromkeys(names))
+    if len(names) > MAX_TAGS:  # the API's bodies say so too; a bulk job adds to the tags a template has
+        message = f"A template has at most {MAX_TAGS} tags ({len(names)} asked for)."
+        raise ValidationFailed(message, details={"tags": [message]})
+    tags = [Tag.objects.get_or_create(workspace_id=template.workspace_id, name=name)[0] for name in names]
     template.tags.set(tags)
 
 

@@ -197,3 +197,17 @@ def test_a_resumed_job_skips_what_it_applied(workspace):
     assert (job.status, job.done, job.failed) == ("succeeded", 3, 0)
     assert Event.objects.filter(workspace=workspace, type="template.lifecycle_changed").count() == 3
     assert bulk_job_run(job.pk) is False  # a finished job is left alone
+
+
+def test_update_tags_keeps_a_template_within_50_tags(writer, workspace):
+    """Each item may add 50 tags, but the template's own limit holds over all of them: it reached 147 tags, which
+    its own PATCH refuses and an import of the workspace's export then refused too."""
+    seed(workspace, "a", tags=[f"t{index}" for index in range(40)])
+    job = run(
+        writer,
+        "update_tags",
+        [{"key": "a", "add": [f"u{index}" for index in range(10)]}, {"key": "a", "add": ["one_too_many"]}],
+    )
+    assert [result["ok"] for result in job["results"]] == [True, False]
+    assert job["results"][1]["error"]["code"] == "validation_error" and "tags" in job["results"][1]["error"]["details"]
+    assert PromptTemplate.objects.get(workspace=workspace, key="a").tags.count() == 50
