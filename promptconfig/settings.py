@@ -298,6 +298,9 @@ SPECTACULAR_SETTINGS = {
 }
 # Request bodies above this size are refused with 413 payload_too_large.
 MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", 1024 * 1024)
+# POST /import takes at most this many versions in one document (each is compiled, checked and written within the
+# request; about 8 ms each on a 2-core VM): above, 413 payload_too_large. `manage.py import_templates` has no limit.
+IMPORT_MAX_VERSIONS = env_int("IMPORT_MAX_VERSIONS", 300)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 # JSON nested deeper than this is refused with 400 validation_error.
 MAX_JSON_DEPTH = env_int("MAX_JSON_DEPTH", 32)

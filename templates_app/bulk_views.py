@@ -165,5 +165,6 @@ class ImportView(WorkspaceScopedMixin, APIView):
             raw=body["raw"],
             json_only=body.get("json", False),
             dry_run=query["dry_run"],
+            max_versions=settings.IMPORT_MAX_VERSIONS,
         )
         return Response(answer)

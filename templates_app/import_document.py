@@ -312,9 +312,12 @@ def _entry(index: int, item: Any, lines: Lines, default_language: str) -> Entry:
 DESCRIPTIVE_IMPORTED = ("category", "description", "status", "is_active", "tags", "metadata", "priority", "node_name")
 
 
-def validate_document(data: Any, lines: Lines, *, workspace: Workspace) -> list[Entry]:
+def validate_document(data: Any, lines: Lines, *, workspace: Workspace, max_versions: int | None = None) -> list[Entry]:
     """The document's templates, checked: shape, bodies compile, includes and relationship targets exist in the
-    document or the workspace (same language). A template given twice is the plan's conflict, not an error."""
+    document or the workspace (same language). A template given twice is the plan's conflict, not an error.
+
+    `max_versions` bounds the versions of the whole document (a template without `versions` counts one): each
+    is compiled, checked and written, so an API call must stay within what a request may take."""
     if not isinstance(data, dict):
         raise _refuse(lines, (), ["The document must be an object with `format` and `templates`."])
     unknown = sorted(set(data) - {"format", "templates"})
@@ -327,6 +330,15 @@ def validate_document(data: Any, lines: Lines, *, workspace: Workspace) -> list[
         raise _refuse(lines, ("templates",), ["Must be a list of templates."])
     if len(items) > MAX_TEMPLATES:
         raise _refuse(lines, ("templates",), [f"At most {MAX_TEMPLATES} templates."])
+    if max_versions is not None:
+        versions = sum(max(1, len(item.get("versions") or [])) if isinstance(item, dict) else 1 for item in items)
+        if versions > max_versions:
+            raise PayloadTooLarge(
+                f"The document holds {versions} versions; one import call takes at most {max_versions}"
+                " (IMPORT_MAX_VERSIONS). Import it in parts (GET /export?templates=... exports some keys) or with"
+                " `manage.py import_templates`.",
+                details={"templates": [f"At most {max_versions} versions in all."]},
+            )
     entries = [_entry(index, item, lines, workspace.default_language) for index, item in enumerate(items)]
     seen = {(entry.key, entry.language) for entry in entries}
     languages = {entry.language for entry in entries}

@@ -259,12 +259,19 @@ class _RollBack(Exception):
 
 
 def import_document(
-    *, workspace: Workspace, actor: str, raw: bytes, json_only: bool = False, dry_run: bool = False
+    *,
+    workspace: Workspace,
+    actor: str,
+    raw: bytes,
+    json_only: bool = False,
+    dry_run: bool = False,
+    max_versions: int | None = None,
 ) -> dict[str, Any]:
     """`{"dry_run", "applied", "plan"}`. A dry run also applies the plan and rolls it back, so it finds what
-    applying would refuse. Without it, ImportConflict (409, the plan in details) when any template conflicts."""
+    applying would refuse. Without it, ImportConflict (409, the plan in details) when any template conflicts.
+    `max_versions`: see validate_document (the API passes IMPORT_MAX_VERSIONS; the command, no limit)."""
     data, lines = parse(raw, json_only=json_only)
-    entries = validate_document(data, lines, workspace=workspace)
+    entries = validate_document(data, lines, workspace=workspace, max_versions=max_versions)
     try:
         with transaction.atomic():
             steps = plan(entries, workspace=workspace, lock=True)

@@ -291,3 +291,27 @@ def test_versions_all_brings_a_workspace_up_to_date(make_client):
     assert post_import(importer, older_labels).status_code == 200
     assert importer.get("/api/v1/templates/lesson").json()["labels"] == {"production": 2, "staging": 3, "latest": 4}
     assert export(importer, versions="all") == older_labels
+
+
+def test_one_import_call_takes_at_most_import_max_versions(writer, workspace, settings):
+    """Each version is compiled, checked and written within the request: 1,000 templates held a worker past its
+    timeout (gunicorn's HTML 500). Above IMPORT_MAX_VERSIONS the call is refused before any of that."""
+    settings.IMPORT_MAX_VERSIONS = 3
+    document = {
+        "format": "promptconfig/v1",
+        "templates": [
+            {
+                "key": "one",
+                "name": "One",
+                "versions": [{"number": 1, "template": "a"}, {"number": 2, "template": "b", "labels": ["production"]}],
+            },
+            {"key": "two", "name": "Two", "template": "c"},
+        ],
+    }
+    response = post_import(writer, json.dumps(document), content_type="application/json")
+    assert response.status_code == 200, response.content
+    document["templates"].append({"key": "three", "name": "Three", "template": "d"})
+    refused = post_import(writer, json.dumps(document).replace('"one"', '"uno"'), content_type="application/json")
+    assert answer(refused) == (413, "payload_too_large")
+    assert "IMPORT_MAX_VERSIONS" in refused.json()["error"]["message"]
+    assert not PromptTemplate.objects.filter(workspace=workspace, key__in=["uno", "three"]).exists()

@@ -77,3 +77,12 @@ def test_the_process_exit_code(transactional_db, tmp_path):
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2, result.stderr
     assert "Invalid JSON at line 1" in result.stderr
+
+
+def test_the_command_has_no_per_call_version_limit(workspace, tmp_path, settings):
+    settings.IMPORT_MAX_VERSIONS = 1
+    template_create(workspace=workspace, actor="t", key="a", name="A", template="A")
+    template_create(workspace=workspace, actor="t", key="b", name="B", template="B")
+    export(workspace.slug, tmp_path / "a.yaml")
+    assert run_import("elsewhere", tmp_path / "a.yaml")[0] == 0
+    assert PromptTemplate.objects.filter(workspace__slug="elsewhere").count() == 2
