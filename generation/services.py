@@ -271,6 +271,7 @@ class PromptData:
     etag: str
     profile_found: bool
     ab_test: dict | None = None
+    deprecated: bool = False
 
 
 def prompt_data(
@@ -302,6 +303,7 @@ def _prompt_data(workspace: Workspace, target: Target, deadline: float | None) -
     template = resolved.template
     placeholders = base_variables(profile)
     ab_test = {"test_id": routed.test_id, "variant": routed.variant} if routed else None
+    deprecated = template.status == Status.DEPRECATED
     material = json.dumps(
         [
             resolved.version.pk,
@@ -309,6 +311,7 @@ def _prompt_data(workspace: Workspace, target: Target, deadline: float | None) -
             placeholders,
             ab_test,
             getattr(profile, "found", True),
+            deprecated,  # a client revalidating with If-None-Match learns of it too
         ],
         sort_keys=True,
         default=str,
@@ -337,6 +340,7 @@ def _prompt_data(workspace: Workspace, target: Target, deadline: float | None) -
         etag=f'"{digest[:32]}"',
         profile_found=getattr(profile, "found", True),
         ab_test=ab_test,
+        deprecated=deprecated,
     )
     return data, _holds(timezone.now(), routed.until if routed else None)
 

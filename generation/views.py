@@ -86,6 +86,9 @@ PROMPT_DATA = inline_serializer(
         "cache_ttl": serializers.IntegerField(),
         "ab_test": serializers.DictField(allow_null=True),
         "profile_found": serializers.BooleanField(help_text="false: no profile for user_id, its defaults applied"),
+        "deprecated": serializers.BooleanField(
+            required=False, help_text="present (true) when the template is deprecated"
+        ),
     },
 )
 PROMPT_DATA_BATCH = inline_serializer(
@@ -200,11 +203,13 @@ class GeneratePromptView(RuntimeView):
             "template_version": record.version.number,
             "ab_test": ab_test_of(record),
         }
+        if generated.deprecated:  # as generate says it
+            body["deprecated"] = True
         return Response(body, headers=deprecation_headers(generated.deprecated))
 
 
 def prompt_data_body(data: services.PromptData) -> dict:
-    return {
+    body = {
         "template": data.version.body,
         "template_id": data.template.key,
         "template_version": data.version.number,
@@ -219,6 +224,9 @@ def prompt_data_body(data: services.PromptData) -> dict:
         "ab_test": data.ab_test,
         "profile_found": data.profile_found,
     }
+    if data.deprecated:  # as generate says it
+        body["deprecated"] = True
+    return body
 
 
 class PromptDataView(RuntimeView):
@@ -226,6 +234,7 @@ class PromptDataView(RuntimeView):
     def post(self, request):
         data = services.prompt_data(workspace=self.workspace, **self.validated_body(PromptDataRequestSerializer))
         headers = {"ETag": data.etag, "Cache-Control": f"private, max-age={settings.PROMPT_DATA_TTL}"}
+        headers.update(deprecation_headers(data.deprecated))
         if data.etag in {tag.strip() for tag in request.META.get("HTTP_IF_NONE_MATCH", "").split(",")}:
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
         return Response(prompt_data_body(data), headers=headers)

@@ -40,6 +40,7 @@ class Prompt:
     fetched_at: datetime | None
     expires_at: datetime | None
     source: str
+    deprecated: bool = False  # the template is deprecated: move to its successor
     _expires: float | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -86,6 +87,7 @@ class Prompt:
             fetched_at=_moment(fetched),
             expires_at=_moment(expires),
             source=source,
+            deprecated=bool(body.get("deprecated")),
             _expires=expires,
         )
 

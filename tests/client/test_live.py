@@ -268,3 +268,16 @@ def test_the_live_servers_error_codes_map_to_their_exceptions(live, workspace):
             for _ in range(61):
                 pc.prefetch([{"user_id": "u42", "template_id": "lesson"}])
         assert limited.value.status == 429 and limited.value.code == "rate_limited"
+
+
+def test_a_deprecated_template_is_said_so_to_a_local_renderer(live, workspace):
+    from templates_app.services import template_create, template_set_lifecycle
+
+    old = template_create(workspace=workspace, actor="t", key="old", name="O", template="Old {{ topic }}")
+    with PromptConfig(live.url, api_key=live.key) as pc:
+        assert pc.get_prompt(template_id="old").deprecated is False
+        template_set_lifecycle(template=old, status="deprecated", actor="t")
+        with PromptConfig(live.url, api_key=live.key) as fresh:
+            prompt = fresh.get_prompt(template_id="old")
+            assert prompt.deprecated is True and prompt.render(topic="x") == "Old x"
+            assert fresh.generate("u42", template_id="old", context={"topic": "x"}).deprecated is True

@@ -350,7 +350,21 @@ def test_prompt_data_renders_locally_byte_for_byte(client, workspace, alice):
 
 def test_prompt_data_lifecycle_and_errors(client, lesson, make_client, workspace):
     writer = make_client(workspace, "write")
+    before = client.post("/api/v1/prompt-data", {"template_id": "lesson"}, format="json")
+    assert "deprecated" not in before.json() and not before.has_header("Deprecation")
     writer.put("/api/v1/templates/lesson/lifecycle", {"status": "deprecated"}, format="json")
+    # Said as generate says it, and a client revalidating its copy learns of it (a new ETag, not a 304).
+    deprecated = client.post(
+        "/api/v1/prompt-data", {"template_id": "lesson"}, format="json", HTTP_IF_NONE_MATCH=before["ETag"]
+    )
+    assert deprecated.status_code == 200 and deprecated.json()["deprecated"] is True
+    assert deprecated["Deprecation"] == "true" and deprecated["ETag"] != before["ETag"]
+    batch = client.post("/api/v1/prompt-data/batch", {"requests": [{"template_id": "lesson"}]}, format="json")
+    assert batch.json()["results"][0]["deprecated"] is True
+    lesson_node = client.post(
+        "/api/v1/generate-prompt", {"node_name": lesson.node_name, "context": {"topic": "x"}}, format="json"
+    )
+    assert lesson_node.json()["deprecated"] is True and lesson_node["Deprecation"] == "true"
     writer.put("/api/v1/templates/lesson/lifecycle", {"status": "archived"}, format="json")
     assert code_of(client.post("/api/v1/prompt-data", {"template_id": "lesson"}, format="json")) == "gone"
     assert code_of(client.post("/api/v1/prompt-data", {"template_id": "zzz"}, format="json")) == "not_found"
