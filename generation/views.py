@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.http import parse_etags
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -229,13 +230,21 @@ def prompt_data_body(data: services.PromptData) -> dict:
     return body
 
 
+def not_modified(etag: str, if_none_match: str | None) -> bool:
+    """RFC 9110's If-None-Match: `*`, or any listed tag equal to ours in the weak comparison (`W/` ignored)."""
+    if not if_none_match:
+        return False
+    tags = parse_etags(if_none_match)
+    return tags == ["*"] or etag in {tag.removeprefix("W/") for tag in tags}
+
+
 class PromptDataView(RuntimeView):
     @extend_schema(request=PromptDataRequestSerializer, responses={200: PROMPT_DATA, 304: None})
     def post(self, request):
         data = services.prompt_data(workspace=self.workspace, **self.validated_body(PromptDataRequestSerializer))
         headers = {"ETag": data.etag, "Cache-Control": f"private, max-age={settings.PROMPT_DATA_TTL}"}
         headers.update(deprecation_headers(data.deprecated))
-        if data.etag in {tag.strip() for tag in request.META.get("HTTP_IF_NONE_MATCH", "").split(",")}:
+        if not_modified(data.etag, request.META.get("HTTP_IF_NONE_MATCH")):
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
         return Response(prompt_data_body(data), headers=headers)
 

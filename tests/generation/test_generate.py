@@ -329,6 +329,12 @@ def test_prompt_data_gives_what_a_client_needs_with_an_etag(client, workspace, a
         "/api/v1/prompt-data", {"user_id": "bob", "node_name": "n"}, format="json", HTTP_IF_NONE_MATCH=etag
     )
     assert other_user.status_code == 200 and other_user["ETag"] != etag
+    # If-None-Match compares weakly (a proxy may have added W/), in a list, and `*` matches any.
+    for header, status in ((f"W/{etag}", 304), (f'"zzz", {etag}', 304), ("*", 304), ('"zzz"', 200), ("junk", 200)):
+        answered = client.post(
+            "/api/v1/prompt-data", {"user_id": "alice", "node_name": "n"}, format="json", HTTP_IF_NONE_MATCH=header
+        )
+        assert answered.status_code == status, header
 
 
 def test_prompt_data_renders_locally_byte_for_byte(client, workspace, alice):
