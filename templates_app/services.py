@@ -316,6 +316,12 @@ def template_update(
     proposed = {**content, **{field: changes[field] for field in CONTENT_FIELDS if field in changes}}
     if "variables" in proposed:
         proposed["variables"] = sorted(set(proposed["variables"] or []))
+    for shown in (latest, template.served_version):
+        # The representation's `variables` are the names the body uses plus the declared ones: sent back as a GET
+        # gave them, they declare nothing new (such a round trip made a new, identical version).
+        if "variables" in changes and shown is not None and proposed["variables"] == shown.all_variables:
+            proposed["variables"] = shown.variables
+            break
     if proposed != content:
         version = _new_version(
             template,

@@ -288,6 +288,20 @@ def test_put_replaces_and_needs_the_required_fields(writer):
     assert body["name"] == "N" and body["version"] == 2
 
 
+def test_sending_back_what_get_gave_makes_no_version(writer):
+    """`variables` in the representation are the names the body uses plus the declared ones; a PUT or PATCH of it
+    as it came made a new, identical version, published it and moved `production`."""
+    writer.post(T, {"key": "rt", "name": "RT", "template": "Hi {{ who }}", "variables": ["extra"]}, format="json")
+    shown = writer.get(f"{T}/rt").json()
+    assert shown["variables"] == ["extra", "who"]
+    assert writer.put(f"{T}/rt", shown, format="json").json()["latest_version"] == 1
+    assert writer.patch(f"{T}/rt", {"variables": shown["variables"]}, format="json").json()["latest_version"] == 1
+    changed = writer.patch(f"{T}/rt", {**shown, "template": "Bye {{ who }}"}, format="json").json()
+    assert changed["latest_version"] == 2 and changed["variables"] == ["extra", "who"]
+    assert TemplateVersion.objects.get(template__key="rt", number=2).variables == ["extra"]  # declared as before
+    assert writer.patch(f"{T}/rt", {"variables": []}, format="json").json()["variables"] == ["who"]
+
+
 @pytest.mark.parametrize("field", ["key", "language", "status"])
 def test_update_cannot_change_identity_or_status(writer, field):
     create(writer)
