@@ -20,7 +20,7 @@ from templates_app.models import (
     TemplateRelationship,
     TemplateVersion,
 )
-from templates_app.rendering import ENGINE, check_includers, include_loader, template_includers
+from templates_app.rendering import ENGINE, TemplateError, check_includers, include_loader, template_includers
 from templates_app.selectors import node_cache_key, template_resolve, variants_cache_key
 
 Status = PromptTemplate.Status
@@ -89,7 +89,10 @@ def _check_content(
 ) -> tuple[list[str], list[str]]:
     """Refuse a body or schema that cannot serve; return (used variables, direct includes)."""
     ENGINE.check_source(body)
-    ENGINE.check_schema(variable_schema)
+    try:
+        ENGINE.check_schema(variable_schema)
+    except TemplateError as exc:  # a field of the request that is not valid, not a template's failure
+        raise ValidationFailed(exc.message, details={"variable_schema": [exc.message]}) from None
     includes = ENGINE.includes(body)
     if includes:
         # Resolving now finds cycles through this very template and nesting that is too deep.

@@ -447,8 +447,9 @@ def test_check_schema_accepts_none_and_valid_schemas(engine: Engine) -> None:
 
 def test_schema_with_unresolvable_ref_is_a_template_error(engine: Engine) -> None:
     schema = {"properties": {"a": {"$ref": "https://example.invalid/schema.json"}}}
-    engine.check_schema(schema)  # structurally valid
-    with pytest.raises(TemplateError, match="cannot be applied"):
+    with pytest.raises(TemplateError, match=r"\$ref at properties/a points outside the schema"):
+        engine.check_schema(schema)  # refused before it is saved: nothing is ever fetched
+    with pytest.raises(TemplateError, match="points outside the schema"):  # one saved before that check
         engine.validate_variables({"a": 1}, schema)
 
 

@@ -173,11 +173,18 @@ def test_the_service_applies_the_rule_for_every_caller(workspace):
     assert template.versions.count() == 1
 
 
-def test_an_invalid_variable_schema_is_422(writer):
-    response = writer.post(
-        T, {"key": "k", "name": "K", "template": "x", "variable_schema": {"type": "nonsense"}}, format="json"
-    )
-    assert response.status_code == 422 and code_of(response) == "template_error"
+@pytest.mark.parametrize(
+    "schema", [{"type": "nonsense"}, {"$ref": "http://169.254.169.254/latest"}, {"$defs": {"a": {"$ref": "x.json"}}}]
+)
+def test_an_invalid_variable_schema_is_a_400_on_its_field(writer, schema):
+    """A field of the request that is not valid (the contract's template_error is the body's failure). A `$ref`
+    outside the schema was saved, then failed every generate as unresolvable."""
+    response = writer.post(T, {"key": "k", "name": "K", "template": "x", "variable_schema": schema}, format="json")
+    assert response.status_code == 400 and code_of(response) == "validation_error"
+    assert list(response.json()["error"]["details"]) == ["variable_schema"]
+    local = {"$defs": {"t": {"type": "string"}}, "properties": {"topic": {"$ref": "#/$defs/t"}}}
+    ok = writer.post(T, {"key": "k", "name": "K", "template": "{{ topic }}", "variable_schema": local}, format="json")
+    assert ok.status_code == 201, ok.content
 
 
 def test_read_scope_can_read_but_not_write(reader, writer):

@@ -154,6 +154,13 @@ def _check_patterns(schema: Any, path: tuple = ()) -> None:
             continue
         if not isinstance(node, dict):
             continue
+        for keyword in ("$ref", "$dynamicRef"):
+            target = node.get(keyword)
+            if isinstance(target, str) and not target.startswith("#"):
+                raise _schema_error(
+                    f"The variable schema's {keyword} at {_path(where) or 'its root'} points outside the schema"
+                    f" ({_clip(repr(target))}): only references within it (#/...) are resolved."
+                )
         patterns = []
         if isinstance(node.get("pattern"), str):
             patterns.append((node["pattern"], (*where, "pattern")))
