@@ -128,7 +128,7 @@ def _servable_b(test: ABTest) -> tuple[PromptTemplate, TemplateVersion] | None:
 # --- creation and control --------------------------------------------------------------------------
 def _template(workspace: Workspace, key: str, language: str | None, field: str) -> PromptTemplate:
     try:
-        return template_resolve(workspace=workspace, key=key, language=language)
+        return template_resolve(workspace=workspace, key=key, language=language, exact=True)  # a test is per language
     except NotFound as exc:
         raise NotFound(exc.message, details={field: [exc.message]}) from None
 

@@ -63,11 +63,15 @@ def language_candidates(requested: str | None, default: str, preferred: str | No
 
 
 def template_resolve(
-    *, workspace: Workspace, key: str, language: str | None = None, preferred: str | None = None
+    *, workspace: Workspace, key: str, language: str | None = None, preferred: str | None = None, exact: bool = False
 ) -> PromptTemplate:
-    """The template a reader of `key` in `language` gets, falling back as language_candidates says."""
+    """The template a reader of `key` in `language` gets, falling back as language_candidates says; with `exact`,
+    a language asked for is that language or nothing."""
     variants = template_variants(workspace_id=workspace.pk, key=key)
-    for candidate in language_candidates(language, workspace.default_language, preferred):
+    candidates = (
+        [language] if exact and language else language_candidates(language, workspace.default_language, preferred)
+    )
+    for candidate in candidates:
         if candidate in variants:
             return variants[candidate]
     raise NotFound(f"No template '{key}'" + (f" in language '{language}'." if language else "."))

@@ -413,3 +413,14 @@ def test_metric_values_are_bounded_so_the_analysis_stays_finite(reader, test_id)
     assert answer(reader.post(feedback, {"metrics": {"clicks": 1e300}}, format="json")) == (400, "validation_error")
     results = reader.get(f"{TESTS}/{test_id}/results")
     assert results.status_code == 200, results.content
+
+
+def test_a_test_in_a_language_needs_both_templates_in_that_language(writer, templates, workspace):
+    """A French test of English-only templates was created as an English one, silently."""
+    body = {"name": "Fr", "template_a": "lesson_a", "template_b": "lesson_b", "language": "fr"}
+    response = writer.post(TESTS, body, format="json")
+    assert answer(response) == (404, "not_found") and "template_a" in response.json()["error"]["details"]
+    template_create(workspace=workspace, actor="t", key="lesson_a", name="A fr", template="Histoire", language="fr")
+    template_create(workspace=workspace, actor="t", key="lesson_b", name="B fr", template="Étapes", language="fr")
+    created = writer.post(TESTS, body, format="json")
+    assert created.status_code == 201 and created.json()["language"] == "fr"
