@@ -420,7 +420,14 @@ def template_set_lifecycle(*, template: PromptTemplate, status: str, actor: str,
 
 @transaction.atomic
 def template_delete(*, template: PromptTemplate, actor: str) -> None:
-    """Soft delete: the template is gone from every read; its versions and history stay."""
+    """Soft delete: the template is gone from every read; its versions and history stay. Refused (409) while
+    served templates include it: they would fail on every generate."""
+    includers = sorted(template_includers(template))
+    if includers:
+        raise Conflict(
+            f"Served templates include '{template.key}' ({', '.join(includers[:20])}): change or delete them first.",
+            details={"included_by": includers[:100]},
+        )
     template.deleted_at = timezone.now()
     template.save(update_fields=["deleted_at", "updated_at"])
     _record(template, "deleted", actor)

@@ -4,7 +4,7 @@ import pytest
 
 from promptconfig.events.models import Event
 from templates_app.models import PromptTemplate, TemplateVersion
-from tests.support.api import code_of
+from tests.support.api import answer, code_of
 
 T = "/api/v1/templates"
 VISUAL = (
@@ -436,6 +436,19 @@ def test_delete_is_soft_and_then_404_everywhere(writer):
     assert TemplateVersion.objects.filter(template__key="visual").count() == 1
     assert writer.delete(f"{T}/visual").status_code == 404
     assert writer.post(T, {"key": "visual", "name": "Reborn", "template": "x"}, format="json").status_code == 201
+
+
+def test_a_template_that_served_ones_include_cannot_be_deleted(writer):
+    """Deleting it answered 204, then every generate of the templates including it failed (422)."""
+    writer.post(T, {"key": "child", "name": "C", "template": "Child"}, format="json")
+    writer.post(T, {"key": "parent", "name": "P", "template": "{% include 'child' %} and more"}, format="json")
+    writer.post(T, {"key": "grand", "name": "G", "template": "{% include 'parent' %}!"}, format="json")
+    refused = writer.delete(f"{T}/child")
+    assert answer(refused) == (409, "conflict")
+    assert refused.json()["error"]["details"] == {"included_by": ["grand", "parent"]}
+    assert writer.get(f"{T}/child").status_code == 200
+    writer.patch(f"{T}/parent", {"template": "Standalone"}, format="json")
+    assert writer.delete(f"{T}/child").status_code == 204
 
 
 def test_fork_copies_the_served_version_and_records_the_relationship(writer):
