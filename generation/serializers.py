@@ -27,6 +27,8 @@ class TargetSerializer(RequestSerializer):
     def validate(self, attrs):
         if not attrs.get("template_id") and not attrs.get("node_name"):
             raise serializers.ValidationError({"template_id": ["Give template_id or node_name."]})
+        if attrs.get("template_id") and attrs.get("node_name"):  # which would win is no rule a caller should guess
+            raise serializers.ValidationError({"node_name": ["Give template_id or node_name, not both."]})
         if attrs.get("version") is not None and attrs.get("label"):
             raise serializers.ValidationError({"label": ["Give version or label, not both."]})
         return attrs

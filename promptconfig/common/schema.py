@@ -68,7 +68,7 @@ ERROR_DESCRIPTIONS = {
 # Constraints of request bodies that span fields (JSON Schema keywords merged into the component).
 RUNTIME_TARGET = {
     "anyOf": [{"required": ["template_id"]}, {"required": ["node_name"]}],
-    "not": {"required": ["version", "label"]},
+    "allOf": [{"not": {"required": ["template_id", "node_name"]}}, {"not": {"required": ["version", "label"]}}],
 }
 BODY_CONSTRAINTS = {
     "Feedback": {

@@ -400,3 +400,13 @@ def test_a_warm_generate_makes_a_constant_number_of_queries(client, workspace, a
     client.post("/api/v1/prompt-data", {"user_id": "alice", "template_id": "lesson"}, format="json")
     with django_assert_num_queries(0):
         client.post("/api/v1/prompt-data", {"user_id": "alice", "template_id": "lesson"}, format="json")
+
+
+@pytest.mark.parametrize("path", [GEN, "/api/v1/prompt-data"])
+def test_template_id_and_node_name_together_are_refused(client, lesson, path):
+    """The contract asks for one or the other: with both, which one won was a rule no caller could see."""
+    body = {"template_id": "lesson", "node_name": "generating_content", "context": {"topic": "x"}}
+    if path != GEN:
+        del body["context"]
+    response = client.post(path, body, format="json")
+    assert code_of(response) == "validation_error" and "node_name" in response.json()["error"]["details"]
