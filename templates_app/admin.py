@@ -9,8 +9,10 @@ from collections.abc import Callable
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpResponse
+from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.formats import date_format
 from django.utils.html import format_html
@@ -309,12 +311,23 @@ class PromptTemplateAdmin(admin.ModelAdmin):
         summary = {self.opts.verbose_name_plural: len(objs)}
         return [f"{obj} — its versions and history are kept" for obj in objs], summary, perms_needed, []
 
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except ApiError as error:  # refused (templates include it): nothing was deleted
+            self.message_user(request, error.message, messages.ERROR)
+            return redirect(reverse("admin:templates_app_prompttemplate_change", args=[object_id]))
+
     def delete_model(self, request, obj: PromptTemplate) -> None:
         template_delete(template=obj, actor=admin_actor(request))
 
     def delete_queryset(self, request, queryset) -> None:
         for template in queryset:
-            template_delete(template=template, actor=admin_actor(request))
+            try:
+                with transaction.atomic():
+                    template_delete(template=template, actor=admin_actor(request))
+            except ApiError as error:
+                self.message_user(request, f"{template} was not deleted: {error.message}", messages.ERROR)
 
     # --- custom views ---------------------------------------------------------------------------
     def history_view(self, request, object_id, extra_context=None):

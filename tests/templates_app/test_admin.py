@@ -386,3 +386,16 @@ def test_a_model_config_outside_the_model_id_rule_is_a_form_error(admin_client, 
         add.context["adminform"].form.errors["model_config"]
     )
     assert not PromptTemplate.objects.filter(key="quiz").exists()
+
+
+def test_a_template_others_include_is_not_deleted_from_the_admin(admin_client, lesson, workspace):
+    template_create(workspace=workspace, actor="t", key="page", name="Page", template="{% include 'lesson' %}")
+    delete = reverse("admin:templates_app_prompttemplate_delete", args=[lesson.pk])
+    response = admin_client.post(delete, {"post": "yes"}, follow=True)
+    assert response.status_code == 200 and any("page" in str(message) for message in response.context["messages"])
+    changelist = reverse("admin:templates_app_prompttemplate_changelist")
+    action = {"action": "delete_selected", "_selected_action": [lesson.pk], "index": 0, "post": "yes"}
+    response = admin_client.post(changelist, action, follow=True)
+    assert any("was not deleted" in str(message) for message in response.context["messages"])
+    lesson.refresh_from_db()
+    assert lesson.deleted_at is None
