@@ -312,6 +312,12 @@ def _entry(index: int, item: Any, lines: Lines, default_language: str) -> Entry:
 DESCRIPTIVE_IMPORTED = ("category", "description", "status", "is_active", "tags", "metadata", "priority", "node_name")
 
 
+def _versions_in(item: Any) -> int:
+    """How many versions an entry would write (at least one; its own checks refuse a malformed entry later)."""
+    versions = item.get("versions") if isinstance(item, dict) else None
+    return max(1, len(versions)) if isinstance(versions, list) else 1
+
+
 def validate_document(data: Any, lines: Lines, *, workspace: Workspace, max_versions: int | None = None) -> list[Entry]:
     """The document's templates, checked: shape, bodies compile, includes and relationship targets exist in the
     document or the workspace (same language). A template given twice is the plan's conflict, not an error.
@@ -331,7 +337,7 @@ def validate_document(data: Any, lines: Lines, *, workspace: Workspace, max_vers
     if len(items) > MAX_TEMPLATES:
         raise _refuse(lines, ("templates",), [f"At most {MAX_TEMPLATES} templates."])
     if max_versions is not None:
-        versions = sum(max(1, len(item.get("versions") or [])) if isinstance(item, dict) else 1 for item in items)
+        versions = sum(_versions_in(item) for item in items)
         if versions > max_versions:
             raise PayloadTooLarge(
                 f"The document holds {versions} versions; one import call takes at most {max_versions}"

@@ -315,3 +315,5 @@ def test_one_import_call_takes_at_most_import_max_versions(writer, workspace, se
     assert answer(refused) == (413, "payload_too_large")
     assert "IMPORT_MAX_VERSIONS" in refused.json()["error"]["message"]
     assert not PromptTemplate.objects.filter(workspace=workspace, key__in=["uno", "three"]).exists()
+    malformed = {"format": "promptconfig/v1", "templates": [{"key": "x", "name": "X", "versions": 5}, "text"]}
+    assert answer(post_import(writer, json.dumps(malformed), content_type="application/json"))[1] == "validation_error"
