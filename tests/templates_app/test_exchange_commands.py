@@ -68,6 +68,10 @@ def test_exit_codes_for_conflicts_and_invalid_files(workspace, tmp_path):
     with pytest.raises(CommandError) as raised:
         export("nope", tmp_path / "x.yaml")
     assert raised.value.returncode == 2
+    for unwritable in (tmp_path, tmp_path / "no" / "such" / "dir.yaml"):  # a directory; a missing folder
+        with pytest.raises(CommandError) as raised:
+            export(workspace.slug, unwritable)
+        assert raised.value.returncode == 2 and str(raised.value).startswith(f"cannot write {unwritable}")
 
 
 def test_the_process_exit_code(transactional_db, tmp_path):

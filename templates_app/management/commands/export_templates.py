@@ -8,7 +8,7 @@ from templates_app.exchange import FORMATS, VERSIONS_MODES, dump_document, expor
 class Command(BaseCommand):
     help = (
         "Write a workspace's templates as one YAML (or JSON) document, the same bytes as GET /api/v1/export. "
-        "Exit codes: 0 written, 2 unknown workspace or template."
+        "Exit codes: 0 written, 2 unknown workspace or template, or an --output that cannot be written."
     )
 
     def add_arguments(self, parser):
@@ -29,8 +29,11 @@ class Command(BaseCommand):
             raise CommandError(exc.message, returncode=2) from None
         text = dump_document(document, options["format"])
         if output:
-            with open(output, "w", encoding="utf-8", newline="\n") as file:
-                file.write(text)
+            try:
+                with open(output, "w", encoding="utf-8", newline="\n") as file:
+                    file.write(text)
+            except OSError as exc:
+                raise CommandError(f"cannot write {output}: {exc.strerror}", returncode=2) from None
             self.stderr.write(f"Exported {len(document['templates'])} templates of {target.slug} to {output}")
         else:
             self.stdout.write(text, ending="")
