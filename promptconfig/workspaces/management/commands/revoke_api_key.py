@@ -5,7 +5,10 @@ from promptconfig.workspaces.services import api_key_revoke
 
 
 class Command(BaseCommand):
-    help = "Revoke an API key by its id or prefix (as list_api_keys shows them): it is refused from then on."
+    help = (
+        "Revoke an API key by its id or prefix (as list_api_keys shows them): it is refused from then on "
+        "(within 60 s by a server on the embedded default's local-memory cache)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--workspace", required=True, help="workspace slug")
