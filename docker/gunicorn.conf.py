@@ -4,9 +4,12 @@ Prometheus metrics are collected in prometheus_client's multiprocess mode: every
 samples to PROMETHEUS_MULTIPROC_DIR and /metrics sums them, whichever worker answers the scrape.
 """
 
+import json
 import os
 import shutil
 import tempfile
+
+from gunicorn import util
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -27,6 +30,26 @@ control_socket_disable = True
 # Must be in the environment before any worker imports prometheus_client.
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="promptconfig-prometheus-")
+
+
+# gunicorn's own refusals (a request line over limit_request_line, headers over their limits, a request it cannot
+# parse) reach no view: answer them in the API's error shape, as the docker proxy does, not as an HTML page.
+_GUNICORN_ERRORS = {
+    414: ("uri_too_long", "The request URI is too long."),
+    431: ("headers_too_large", "The request headers are too large."),
+}
+
+
+def _write_json_error(sock, status_int, reason, mesg):
+    default = ("server_error", "An internal error occurred.") if status_int >= 500 else ("validation_error", "")
+    code, message = _GUNICORN_ERRORS.get(status_int, default)
+    error = {"code": code, "message": message or f"{reason}: {mesg}"[:300], "details": {}}
+    body = json.dumps({"error": error}).encode()
+    head = f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+    util.write_nonblock(sock, f"{head}Content-Length: {len(body)}\r\n\r\n".encode("latin-1") + body)
+
+
+util.write_error = _write_json_error
 
 
 def on_starting(server):

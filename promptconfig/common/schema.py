@@ -58,6 +58,7 @@ ERROR_DESCRIPTIONS = {
     "415": "`unsupported_media_type`: the body is not `application/json`.",
     "422": "`template_error`, `missing_variables` or `invalid_variables`: the template cannot be saved or rendered "
     "with these values.",
+    "414": "`uri_too_long`: the URL is too long (over 4 KiB), answered by the HTTP server before any view.",
     "429": "`rate_limited`: too many calls for this key; retry after `Retry-After` seconds.",
     "502": "`bad_gateway`: the model provider answered with an error.",
     "503": "`service_unavailable`: a service the server needs (database, cache, the LLM endpoint of refinements) is "
@@ -281,8 +282,6 @@ def document_operations(result, generator, request, public):
             responses = operation.setdefault("responses", {})
             for code in sorted(errors):
                 responses.setdefault(code, _error_response(code))
-            # gunicorn answers a request line over 4094 bytes itself, before the application (an HTML page).
-            responses.setdefault(
-                "414", {"description": "The URL is too long (over 4 KiB): answered by the HTTP server."}
-            )
+            # gunicorn answers a request line over 4094 bytes itself, before the application (in this shape too).
+            responses.setdefault("414", _error_response("414"))
     return result
