@@ -17,6 +17,12 @@ DeletedSerializer = inline_serializer(
 )
 
 
+def path_id(user_id: str) -> str:
+    """The `user_id` of the path as a body's is read: spaces at either end trimmed (a profile created with
+    `" u5 "` is `u5`, and generate finds it by either)."""
+    return user_id.strip()
+
+
 class ProfileViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
     """User profiles of the caller's workspace, addressed by the client's own `user_id`."""
 
@@ -36,7 +42,7 @@ class ProfileViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
         return Response(ProfileSerializer(profile).data, status=status.HTTP_201_CREATED)
 
     def retrieve(self, request, user_id=None):
-        return Response(profile_representation(workspace=self.workspace, user_id=user_id))
+        return Response(profile_representation(workspace=self.workspace, user_id=path_id(user_id)))
 
     @extend_schema(request=ProfileWriteSerializer(partial=True))  # PUT keeps the fields it does not send
     def update(self, request, user_id=None):
@@ -47,6 +53,7 @@ class ProfileViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
         return self._update(request, user_id, partial=True)
 
     def _update(self, request, user_id: str, *, partial: bool) -> Response:
+        user_id = path_id(user_id)
         data = self.validated(ProfileWriteSerializer, request.data, partial=partial, context={"user_id": user_id})
         with transaction.atomic():
             profile = profile_for_write(workspace=self.workspace, user_id=user_id)
@@ -57,7 +64,7 @@ class ProfileViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
     def destroy(self, request, user_id=None):
         with transaction.atomic():
             services.profile_delete(
-                profile=profile_for_write(workspace=self.workspace, user_id=user_id), actor=self.actor
+                profile=profile_for_write(workspace=self.workspace, user_id=path_id(user_id)), actor=self.actor
             )
         return Response(DELETED)
 
@@ -65,7 +72,9 @@ class ProfileViewSet(mixins.ListModelMixin, WorkspaceScopedViewSet):
     @action(detail=True, methods=["post"])
     def sessions(self, request, user_id=None):
         data = self.validated(SessionSerializer, request.data)
-        profile = services.profile_record_session(workspace=self.workspace, user_id=user_id, actor=self.actor, **data)
+        profile = services.profile_record_session(
+            workspace=self.workspace, user_id=path_id(user_id), actor=self.actor, **data
+        )
         return Response(ProfileSerializer(profile).data)
 
     def get_object(self):  # the default lookup is not used: reads go through the selectors

@@ -403,3 +403,14 @@ def test_sessions_of_tiny_durations_never_underflow_the_running_mean(writer, wor
         assert response.status_code == 200, response.content
     body = response.json()
     assert body["total_sessions"] == 5 and body["average_session_duration"] == pytest.approx(0.0004)
+
+
+def test_the_path_user_id_is_trimmed_as_a_bodys_is(writer):
+    """A profile created with `" u5 "` is `u5`, and generate found it by either; the path did not."""
+    assert writer.post("/api/v1/profiles", {"user_id": " u5 "}, format="json").json()["user_id"] == "u5"
+    padded = "/api/v1/profiles/%20u5%20"
+    assert writer.get(padded).json()["user_id"] == "u5"
+    assert writer.patch(padded, {"learning_style": "auditory"}, format="json").json()["learning_style"] == "auditory"
+    assert writer.post(f"{padded}/sessions", {"duration_seconds": 5}, format="json").json()["total_sessions"] == 1
+    assert writer.delete(padded).status_code == 200
+    assert writer.get("/api/v1/profiles/u5").status_code == 404
