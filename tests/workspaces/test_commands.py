@@ -93,6 +93,7 @@ def test_list_and_revoke_api_keys(db):
     assert plaintext not in "\n".join(listed)
     assert "Revoked" in run("revoke_api_key", "--workspace", "acme", key.prefix)[-1]
     assert client_for(plaintext).get("/api/v1/templates").status_code == 401
+    assert run("revoke_api_key", "--workspace", "acme", key.prefix)[-1].startswith("Already revoked")
     assert not any(key.prefix in line for line in run("list_api_keys", "--workspace", "acme"))
     assert any("revoked" in line for line in run("list_api_keys", "--workspace", "acme", "--all"))
     with pytest.raises(CommandError):

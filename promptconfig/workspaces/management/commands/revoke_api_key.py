@@ -19,5 +19,9 @@ class Command(BaseCommand):
         matches = list(keys.filter(pk=int(key)) if key.isascii() and key.isdigit() else keys.filter(prefix=key))
         if len(matches) != 1:
             raise CommandError(f"no single API key {key!r} in workspace {workspace!r}")
-        api_key_revoke(api_key=matches[0], actor="system:revoke_api_key")
-        self.stdout.write(f"Revoked {matches[0].prefix}… ({matches[0].scope}, {matches[0].name})")
+        api_key = matches[0]
+        if api_key.revoked_at is not None:  # idempotent: nothing to do, and not said to be done now
+            self.stdout.write(f"Already revoked {api_key.prefix}… (at {api_key.revoked_at:%Y-%m-%d %H:%M:%S} UTC)")
+            return
+        api_key_revoke(api_key=api_key, actor="system:revoke_api_key")
+        self.stdout.write(f"Revoked {api_key.prefix}… ({api_key.scope}, {api_key.name})")
