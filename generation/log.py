@@ -187,26 +187,15 @@ def generations_queued() -> int | None:
         return None
 
 
-def generations_pending() -> bool:
-    """Whether a record may still be on its way to the database: the queue holds some, or a flush is running.
-    False with the queue off or Redis unreachable (nothing can arrive from it then)."""
-    if not settings.GENERATION_LOG_QUEUE:
-        return False
-    try:
-        return bool(redis_connection().exists(_key(QUEUE_KEY), _key(LOCK_KEY)))
-    except Exception as exc:
-        logger.warning("generation log queue unavailable: %s", exc)
-        return False
-
-
-def generations_flush(*, batch_size: int = 500) -> int:
-    """Move queued records into the database; returns how many were taken off the queue."""
+def generations_flush(*, batch_size: int = 500) -> int | None:
+    """Move queued records into the database; returns how many were taken off the queue, or None when another
+    flusher is at it (0: nothing was queued, the queue is off or Redis is unreachable)."""
     if not settings.GENERATION_LOG_QUEUE:
         return 0
     try:
         redis = redis_connection()
         if not redis.set(_key(LOCK_KEY), "1", nx=True, ex=60):
-            return 0  # another flusher is at it
+            return None
     except Exception as exc:
         logger.warning("generation log queue unavailable: %s", exc)
         return 0

@@ -20,7 +20,7 @@ from django.db.models import Avg, Count, Q, QuerySet
 from django.db.models.functions import TruncDay, TruncHour
 from django.utils import timezone
 
-from generation.log import generations_flush, generations_pending
+from generation.log import generations_flush
 from generation.models import Generation
 from promptconfig.common.errors import NotFound
 from promptconfig.workspaces.models import Workspace
@@ -48,12 +48,12 @@ def generation_get(*, workspace: Workspace, prompt_id: str) -> Generation:
         record = records.first()
         if record is not None or not settings.GENERATION_LOG_QUEUE or attempt == FLUSH_ATTEMPTS - 1:
             break
-        if generations_flush():
-            continue  # moved some, ours among them perhaps: look again
-        if not generations_pending():  # nothing queued and no flush running: stored by now, or nowhere
+        moved = generations_flush()
+        if moved == 0:  # nothing was queued and no flush ran: stored by now, or nowhere
             record = records.first()
             break
-        time.sleep(0.1)  # another process is flushing
+        if moved is None:
+            time.sleep(0.1)  # another process is flushing
     if record is None:
         raise NotFound("No such prompt.")
     return record

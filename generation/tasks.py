@@ -18,6 +18,6 @@ def generations_purge_task() -> int:
 def generations_flush_task() -> int:
     """Move queued generation records into the database (a no-op when another flush runs); then measure the
     backlog left."""
-    moved = generations_flush()
+    moved = generations_flush() or 0
     refresh_backlog_gauge()
     return moved

@@ -138,7 +138,7 @@ def ab_test_of(record) -> dict | None:
 
 def generate_body(generated: services.Generated) -> dict:
     record = generated.record
-    body = {
+    return {
         "prompt_id": str(record.id),
         "generated_prompt": record.text,
         "template_used": record.template_key,
@@ -150,14 +150,17 @@ def generate_body(generated: services.Generated) -> dict:
         "cache_hit": record.cache_hit,
         "expires_at": record.expires_at,
         "profile_found": generated.profile_found,
+        **deprecation_flag(generated.deprecated),
     }
-    if generated.deprecated:
-        body["deprecated"] = True
-    return body
 
 
 def deprecation_headers(deprecated: bool) -> dict[str, str]:
     return {"Deprecation": "true"} if deprecated else {}
+
+
+def deprecation_flag(deprecated: bool) -> dict[str, bool]:
+    """What a runtime answer's body says of a deprecated template (nothing otherwise)."""
+    return {"deprecated": True} if deprecated else {}
 
 
 class GenerateView(RuntimeView):
@@ -203,14 +206,13 @@ class GeneratePromptView(RuntimeView):
             "template_used": record.template_key,
             "template_version": record.version.number,
             "ab_test": ab_test_of(record),
+            **deprecation_flag(generated.deprecated),
         }
-        if generated.deprecated:  # as generate says it
-            body["deprecated"] = True
         return Response(body, headers=deprecation_headers(generated.deprecated))
 
 
 def prompt_data_body(data: services.PromptData) -> dict:
-    body = {
+    return {
         "template": data.version.body,
         "template_id": data.template.key,
         "template_version": data.version.number,
@@ -224,10 +226,8 @@ def prompt_data_body(data: services.PromptData) -> dict:
         "cache_ttl": settings.PROMPT_DATA_TTL,
         "ab_test": data.ab_test,
         "profile_found": data.profile_found,
+        **deprecation_flag(data.deprecated),
     }
-    if data.deprecated:  # as generate says it
-        body["deprecated"] = True
-    return body
 
 
 def not_modified(etag: str, if_none_match: str | None) -> bool:

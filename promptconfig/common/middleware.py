@@ -26,7 +26,8 @@ class ApiMiddleware:
     """Three rules in one layer (each layer a request passes costs it a little):
 
     - every request gets a sane `X-Request-ID` from the caller, or a new one; log lines and the response carry it;
-    - an API request whose size or query string cannot be served is refused before any view runs;
+    - an API request whose size or query string cannot be served is refused before any view runs (a chunked body is
+      read here first, so that its size is known);
     - an API answer carries keys, profiles and renders, so no cache may keep it unless the view said otherwise
       (prompt-data sets its own `private, max-age`): `Cache-Control: no-store`.
     """
@@ -58,18 +59,10 @@ class ApiMiddleware:
 
     @staticmethod
     def _refusal(request: HttpRequest) -> HttpResponse | None:
-        if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
-            # No Content-Length: Django would read an empty body, and a write would "succeed" without its data.
-            # A server that ends the stream at the last chunk (gunicorn) lets it be read here, within the limit.
-            if not request.META.get("wsgi.input_terminated"):
-                return json_error_response(
-                    400, "validation_error", "This server cannot read a chunked body: send a Content-Length."
-                )
-            body = request.META["wsgi.input"].read(settings.MAX_REQUEST_BYTES + 1)
-            if len(body) > settings.MAX_REQUEST_BYTES:
-                return _too_large()
-            request.META["CONTENT_LENGTH"] = str(len(body))
-            request._stream = LimitedStream(io.BytesIO(body), len(body))
+        if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower() and (
+            refusal := _read_chunked_body(request)
+        ):
+            return refusal
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -79,6 +72,22 @@ class ApiMiddleware:
         if "\x00" in request.path or "%00" in request.META.get("QUERY_STRING", ""):
             return json_error_response(400, "validation_error", "The URL may not contain NUL characters.")
         return None
+
+
+def _read_chunked_body(request: HttpRequest) -> HttpResponse | None:
+    """A chunked body has no Content-Length: Django would read it as empty, and a write would "succeed" without
+    its data. A server that ends the stream at the last chunk (gunicorn) lets it be read now, within the limit,
+    and handed to the view with its length; else, or above the limit, the refusal."""
+    if not request.META.get("wsgi.input_terminated"):
+        return json_error_response(
+            400, "validation_error", "This server cannot read a chunked body: send a Content-Length."
+        )
+    body = request.META["wsgi.input"].read(settings.MAX_REQUEST_BYTES + 1)
+    if len(body) > settings.MAX_REQUEST_BYTES:
+        return _too_large()
+    request.META["CONTENT_LENGTH"] = str(len(body))
+    request._stream = LimitedStream(io.BytesIO(body), len(body))
+    return None
 
 
 def _too_large() -> HttpResponse:
